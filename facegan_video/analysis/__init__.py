@@ -1,0 +1,1 @@
+"""Face analysis: detection, tracking, landmarks, AUs and head pose, temporal smoothing."""

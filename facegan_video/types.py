@@ -1,0 +1,127 @@
+"""Data passed between stages, and the interface each stage's backends implement.
+
+Arrays, not video files, cross these interfaces, so every backend can be tested on tensors alone.
+Landmarks are (68, 2) float32 pixel coordinates in the iBUG 300-W order; boxes are
+(x0, y0, x1, y1) float pixel coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+#: The 17 OpenFace 2.x intensity Action Units, in OpenFace's column order.
+AU_NAMES: tuple[str, ...] = (
+    "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12",
+    "AU14", "AU15", "AU17", "AU20", "AU23", "AU25", "AU26", "AU45",
+)
+#: Head rotation columns (radians, OpenFace conventions): pitch, yaw, roll.
+POSE_NAMES: tuple[str, ...] = ("pose_Rx", "pose_Ry", "pose_Rz")
+#: The paper's 20-d motion code: 17 AU intensities (0-5) followed by pitch, yaw, roll.
+MOTION_NAMES: tuple[str, ...] = tuple(f"{a}_r" for a in AU_NAMES) + POSE_NAMES
+
+STAGES: tuple[str, ...] = (
+    "detect", "track", "landmarks", "au", "smooth", "transform", "reenact", "mix",
+)
+
+
+@dataclass
+class Detection:
+    box: np.ndarray  # (4,) x0, y0, x1, y1
+    score: float
+
+
+@dataclass
+class Analysis:
+    """AU intensities and head pose of one face in one frame."""
+
+    aus: np.ndarray  # (17,) float32, 0-5, NaN where the backend does not provide the AU
+    pose_t: np.ndarray  # (3,) translation in mm, camera frame (x right, y down, z forward)
+    pose_r: np.ndarray  # (3,) pitch, yaw, roll in radians
+    confidence: float  # 0-1: how well the landmarks fit a face
+
+
+@dataclass
+class FaceRecord:
+    """Everything the analysis stages know about one face in one frame."""
+
+    frame: int
+    timestamp: float
+    face_id: int
+    box: np.ndarray
+    landmarks: np.ndarray
+    analysis: Analysis | None = None
+    success: bool = True
+
+    @property
+    def motion(self) -> np.ndarray:
+        """The paper's 20-vector (17 AUs then pitch, yaw, roll)."""
+        assert self.analysis is not None
+        return np.concatenate([self.analysis.aus, self.analysis.pose_r]).astype(np.float32)
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Finds faces; called on the frames where the tracker asks for detection."""
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]: ...
+
+
+@runtime_checkable
+class Landmarker(Protocol):
+    """Places 68 landmarks inside given boxes of one image."""
+
+    def landmarks(self, image: np.ndarray, boxes: Sequence[np.ndarray]) -> np.ndarray:
+        """Returns (len(boxes), 68, 2) float32."""
+        ...
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Keeps face identities over time and decides when detection must run."""
+
+    def needs_detection(self, frame_index: int) -> bool: ...
+
+    def update(self, frame_index: int, detections: list[Detection] | None) -> list[tuple[int, np.ndarray]]:
+        """Returns (track_id, box) of the faces to process in this frame."""
+        ...
+
+    def observe(self, track_id: int, landmarks: np.ndarray, confidence: float) -> None:
+        """Feeds back landmarks so the box can follow the face until the next detection."""
+        ...
+
+
+@runtime_checkable
+class AUEstimator(Protocol):
+    """Estimates the 17 AU intensities and head pose from landmarks."""
+
+    #: AU names (as in AU_NAMES) this backend measures; others come back NaN.
+    provides: tuple[str, ...]
+
+    def estimate(self, landmarks: np.ndarray, image_size: tuple[int, int],
+                 track_ids: Sequence[int] | None = None) -> list[Analysis]:
+        """landmarks: (N, 68, 2) of N faces (frames of a stream, in order); image_size: (w, h)."""
+        ...
+
+
+@runtime_checkable
+class Smoother(Protocol):
+    """Removes jitter from a face track over time; keeps state per track id."""
+
+    def smooth(self, record: FaceRecord) -> FaceRecord: ...
+
+
+@dataclass
+class Backend:
+    """A named implementation of one stage, contributed by a plugin.
+
+    ``factory(**options)`` builds the backend; ``options`` come from the CLI (``--opt stage.key=value``)
+    or the TOML config. ``extra`` may hold stage-specific facts (e.g. which AUs an AU backend gives).
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    summary: str
+    extra: dict[str, Any] = field(default_factory=dict)

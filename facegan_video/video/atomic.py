@@ -1,0 +1,73 @@
+"""Atomic output files: a failed or interrupted run never leaves a half-written file at the destination."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from facegan_video.errors import OutputError
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail before any expensive work if `path` cannot be created; returns it as an absolute Path.
+
+    A real probe file is created because `os.access` lies for root, ACLs and read-only mounts.
+    """
+    target = Path(path).expanduser().absolute()
+    if target.is_dir():
+        raise OutputError(f"output path {target} is a directory; give a file name inside it instead")
+    parent = target.parent
+    if not parent.is_dir():
+        raise OutputError(
+            f"cannot write {target}: directory {parent} does not exist; create it or choose another output path"
+        )
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".facegan-probe-")
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {target}: directory {parent} is not writable ({exc.strerror}); "
+            "fix its permissions or choose another output path"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+    return target
+
+
+class AtomicTarget:
+    """A hidden temp path beside the destination, so the final rename stays on one filesystem (and is atomic)."""
+
+    def __init__(self, path: str | os.PathLike, suffix: str | None = None) -> None:
+        self.path = check_writable(path)
+        ext = self.path.suffix if suffix is None else suffix
+        # Only the name is reserved: the writer creates the file, so it gets the usual umask permissions.
+        self.temp = self.path.with_name(f".{self.path.stem}.tmp-{secrets.token_hex(4)}{ext}")
+
+    def commit(self) -> None:
+        """Move the finished temp file onto the destination, replacing any old file in one step."""
+        try:
+            os.replace(self.temp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(
+                f"cannot write {self.path}: {exc.strerror}; check the output location and try again"
+            ) from None
+
+    def discard(self) -> None:
+        """Remove the temp file; the destination is left as it was."""
+        self.temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yields a temp path beside `path`; renames it onto `path` if the block succeeds, deletes it otherwise."""
+    target = AtomicTarget(path, suffix)
+    try:
+        yield target.temp
+    except BaseException:
+        target.discard()
+        raise
+    target.commit()
