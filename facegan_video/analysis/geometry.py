@@ -14,8 +14,8 @@ import numpy as np
 
 from facegan_video.models import DATA_DIR
 
-#: Points that barely move with expression: upper jaw near the ears, nose, eye corners.
-RIGID = np.array([0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45])
+#: Points that barely move with expression: jaw beside the ears, nose bridge and tip, eye corners.
+RIGID = np.array([0, 1, 15, 16, 27, 28, 29, 30, 36, 39, 42, 45])
 
 
 @lru_cache(maxsize=1)
