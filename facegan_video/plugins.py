@@ -70,6 +70,11 @@ class Registry:
         self.pm = pm
         self.plugins = plugins
 
+    def register(self, plugin: Any, name: str) -> None:
+        """Register a plugin object directly (scripts, tests, notebooks)."""
+        self.pm.register(plugin, name=name)
+        self.plugins.append(PluginInfo(name, getattr(plugin, "__module__", "?"), "(registered at run time)", "-"))
+
     def _plugin_info(self, plugin: Any) -> PluginInfo:
         name = self.pm.get_name(plugin)
         return next(p for p in self.plugins if p.name == name)

@@ -7,7 +7,7 @@ widening. Reference points are the inner eye corners, which no AU moves much.
 
 Intensities are ``(feature - neutral) / scale`` clipped to 0-5, with ``neutral`` and ``scale`` per
 AU fitted on real talking-head clips by ``training/fit_au_calibration.py`` (the population's
-relaxed face reads 0, its 99th percentile about 4). With ``calibration="video"``, each face's own
+relaxed face reads 0, its 95th percentile 3). With ``calibration="video"``, each face's own
 running median replaces the population's, as OpenFace's dynamic models do, so a face whose
 resting shape looks like an expression (low brows, wide mouth) is not read as one.
 """
@@ -50,12 +50,14 @@ def au_features(front: np.ndarray) -> np.ndarray:
     corners = my([48, 54])
     corner_raise = ref - corners
     outer_up, outer_lo = my([50, 51, 52]), my([56, 57, 58])
+    # corners above the lips' own midline: a smile, whatever the jaw does
+    corner_lift = (outer_up + outer_lo) / 2 - corners
     inner_up, inner_lo = my([61, 62, 63]), my([65, 66, 67])
     lips_apart = inner_lo - inner_up
     nose_wing_lift = y[:, 30] - my([31, 32, 34, 35])
     feats = {
         "AU01": inner_brow_raise,
-        "AU02": ref - my([17, 18, 25, 26]),
+        "AU02": my([36, 45]) - my([18, 19, 24, 25]),
         # brows pulled down and together
         "AU04": -(ref - my([19, 20, 21, 22, 23, 24])) - 0.5 * (x[:, 22] - x[:, 21]),
         "AU05": eye_open,
@@ -65,9 +67,9 @@ def au_features(front: np.ndarray) -> np.ndarray:
         # FACS: AU9 wrinkles the nose, lifts the infraorbital triangle and lowers the inner brows
         "AU09": nose_wing_lift - 0.5 * inner_brow_raise + lower_lid_raise,
         "AU10": ref - outer_up,
-        "AU12": corner_raise + 0.3 * width,
+        "AU12": corner_lift + 0.5 * width,
         "AU14": width - 0.5 * lips_apart,
-        "AU15": corners - (outer_up + outer_lo) / 2,
+        "AU15": -corner_lift,
         "AU17": -(y[:, 8] - outer_lo),
         "AU20": width - corner_raise,
         "AU23": -((inner_up - outer_up) + (outer_lo - inner_lo)),

@@ -1,0 +1,1 @@
+"""Scripts that fit or train the models facegan-video ships."""
