@@ -1,0 +1,69 @@
+"""`facegan-video extract`: per-frame faces, landmarks, AUs and head pose of a video or image."""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from facegan_video.analysis.pipeline import FaceAnalyzer
+from facegan_video.config import AnalysisConfig
+from facegan_video.errors import NoFaceError
+from facegan_video.extract_output import CsvWriter, OverlayWriter, plot_time_courses, read_openface_csv
+from facegan_video.progress import frame_progress
+from facegan_video.types import FaceRecord
+from facegan_video.video import check_writable, open_video
+
+
+@dataclass
+class ExtractSummary:
+    frames: int
+    rows: int
+    frames_with_face: int
+    faces: int
+
+
+def _no_face_row(frame) -> FaceRecord:
+    """OpenFace writes a success=0 row for frames without a face; so do we."""
+    return FaceRecord(frame.index, frame.timestamp, 0, np.zeros(4, np.float32),
+                      np.zeros((68, 2), np.float32), success=False)
+
+
+def extract(source: str | Path, csv_path: str | Path, *, config: AnalysisConfig | None = None,
+            plot: str | Path | None = None, overlay: str | Path | None = None,
+            max_frames: int | None = None, quiet: bool = False) -> ExtractSummary:
+    """Analyse every frame of ``source`` and write the OpenFace-format CSV (plus optional plot/overlay).
+
+    Nothing is written unless a face is found: outputs are committed only at the end.
+    """
+    for out in (csv_path, plot, overlay):
+        if out is not None:
+            check_writable(out)
+    analyzer = FaceAnalyzer(config)
+    frames = rows = with_face = 0
+    ids: Counter[int] = Counter()
+    with ExitStack() as stack:
+        src = stack.enter_context(open_video(source, max_frames=max_frames))
+        csv = stack.enter_context(CsvWriter(csv_path))
+        video = stack.enter_context(OverlayWriter(overlay, src.info.fps)) if overlay else None
+        progress = stack.enter_context(frame_progress(f"extract {Path(source).name}", src.info.frame_count, quiet))
+        for frame, records in analyzer.run(src):
+            good = [r for r in records if r.success]
+            for record in records or [_no_face_row(frame)]:
+                csv.write(record)
+                rows += 1
+            if video is not None:
+                video.write(frame.image, good)
+            frames += 1
+            with_face += bool(good)
+            ids.update(r.face_id for r in good)
+            progress(1)
+        if not with_face:
+            raise NoFaceError(f"no face found in {source}; try --detector mmod, or check the input shows a face")
+    if plot is not None:
+        plot_time_courses(read_openface_csv(csv_path), plot, title=Path(source).name,
+                          face_id=ids.most_common(1)[0][0])
+    return ExtractSummary(frames, rows, with_face, len(ids))
