@@ -38,8 +38,8 @@ class RawFeatures:
 
     def estimate(self, landmarks, image_size, track_ids=None):
         ids = list(track_ids) if track_ids is not None else [-1] * len(landmarks)
-        t, euler, feats = self._pf(landmarks, image_size, ids)
-        return [Analysis(feats[i], t[i], euler[i], 1.0) for i in range(len(ids))]
+        fit = self._pf(landmarks, image_size, ids)
+        return [Analysis(fit.features[i], fit.tvecs[i], fit.euler[i], 1.0) for i in range(len(ids))]
 
 
 class _RawPlugin:

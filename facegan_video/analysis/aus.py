@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from dataclasses import dataclass
 from typing import Sequence
 
 import cv2
@@ -33,7 +34,7 @@ CALIBRATION_FILE = DATA_DIR / "au_calibration.json"
 
 
 def au_features(front: np.ndarray) -> np.ndarray:
-    """(N, 68, 2) frontalised landmarks (mm, y down) -> (N, 17) raw AU features in AU_NAMES order.
+    """(N, 68, 2+) frontalised landmarks (mm, y down) -> (N, 17) raw AU features in AU_NAMES order.
 
     Each feature grows with its AU's intensity.
     """
@@ -87,26 +88,39 @@ def load_calibration() -> dict[str, np.ndarray]:
             for key in ("neutral", "scale", "median")}
 
 
+@dataclass
+class PoseFit:
+    """Head pose and pose-free landmarks of N faces."""
+
+    rvecs: np.ndarray  # (N, 3) Rodrigues vectors
+    tvecs: np.ndarray  # (N, 3) mm
+    euler: np.ndarray  # (N, 3) pitch, yaw, roll (rad)
+    fronts: np.ndarray  # (N, 68, 3) frontalised landmarks (mm)
+    features: np.ndarray  # (N, 17) raw AU features
+
+
 class PoseFeatures:
     """Head pose and raw AU features of face tracks, warm-starting PnP from each track's last pose."""
 
     def __init__(self) -> None:
         self._guess: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def __call__(self, landmarks: np.ndarray, image_size: tuple[int, int], track_ids: Sequence[int]
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(N, 68, 2) landmarks -> translations (N, 3) mm, euler (N, 3) rad, features (N, 17)."""
+    def __call__(self, landmarks: np.ndarray, image_size: tuple[int, int], track_ids: Sequence[int]) -> PoseFit:
         cam = camera_matrix(*image_size)
-        fronts, rots, tvecs = [], [], []
+        fronts, rots, rvecs, tvecs = [], [], [], []
         for lm, tid in zip(landmarks, track_ids):
             rvec, tvec = solve_pose(lm, cam, self._guess.get(tid) if tid >= 0 else None)
             self._guess[tid] = (rvec, tvec)
             rots.append(cv2.Rodrigues(rvec)[0])
+            rvecs.append(rvec.reshape(3))
             tvecs.append(tvec.reshape(3))
             fronts.append(frontalise(lm, cam, rvec, tvec))
         if not fronts:
-            return np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, len(AU_NAMES)), np.float32)
-        return np.array(tvecs), euler_from_matrix(np.stack(rots)), au_features(np.stack(fronts))
+            empty = np.zeros((0, 3))
+            return PoseFit(empty, empty, empty, np.zeros((0, 68, 3)), np.zeros((0, len(AU_NAMES)), np.float32))
+        fronts_a = np.stack(fronts)
+        return PoseFit(np.array(rvecs), np.array(tvecs), euler_from_matrix(np.stack(rots)), fronts_a,
+                       au_features(fronts_a))
 
 
 class GeometricAU:
@@ -129,13 +143,19 @@ class GeometricAU:
     def estimate(self, landmarks: np.ndarray, image_size: tuple[int, int],
                  track_ids: Sequence[int] | None = None) -> list[Analysis]:
         ids = list(track_ids) if track_ids is not None else [-1] * len(landmarks)
-        tvecs, euler, feats = self._pose_features(landmarks, image_size, ids)
+        fit = self._pose_features(landmarks, image_size, ids)
+        feats = fit.features
         if self.calibration == "video":
             feats = np.stack([self._recalibrate(f, tid) for f, tid in zip(feats, ids)]) if len(feats) else feats
-        aus = np.clip((feats - self.neutral) / self.scale, 0.0, 5.0).astype(np.float32)
+        aus = self.intensities(feats)
         conf = landmark_confidence(landmarks) if len(landmarks) else np.zeros(0)
-        return [Analysis(aus=aus[i], pose_t=tvecs[i].astype(np.float32), pose_r=euler[i].astype(np.float32),
+        return [Analysis(aus=aus[i], pose_t=fit.tvecs[i].astype(np.float32), pose_r=fit.euler[i].astype(np.float32),
                          confidence=float(conf[i])) for i in range(len(ids))]
+
+    def intensities(self, features: np.ndarray, clip: bool = True) -> np.ndarray:
+        """Raw features -> AU intensities (0-5 when ``clip``)."""
+        aus = (features - self.neutral) / self.scale
+        return (np.clip(aus, 0.0, 5.0) if clip else aus).astype(np.float32)
 
     def _recalibrate(self, feats: np.ndarray, track_id: int) -> np.ndarray:
         """Swap this face's resting shape (running median over ``window`` frames) for the population's."""

@@ -80,13 +80,21 @@ def solve_pose(landmarks: np.ndarray, cam: np.ndarray, guess: tuple[np.ndarray, 
 def frontalise(landmarks: np.ndarray, cam: np.ndarray, rvec: np.ndarray, tvec: np.ndarray) -> np.ndarray:
     """Undo head pose: each 2D landmark back-projected at the mean face's depth, then un-rotated.
 
-    Returns (68, 2) x, y in the mean face's frontal frame (mm), where expression shows as the
-    displacement of points from their neutral positions independent of where the head points.
+    Returns (68, 3) points in the mean face's frontal frame (mm): x, y show expression as the
+    displacement of points from their neutral positions independent of where the head points;
+    ``project(result, ...)`` with the same pose gives the landmarks back.
     """
     r, _ = cv2.Rodrigues(rvec)
     t = tvec.reshape(3)
     depth = (mean_face() @ r.T + t)[:, 2]
     rays = np.concatenate([landmarks, np.ones((68, 1))], 1) @ np.linalg.inv(cam).T
     cam_pts = rays * depth[:, None]
-    model = (cam_pts - t) @ r
-    return model[:, :2]
+    return (cam_pts - t) @ r
+
+
+def project(points: np.ndarray, cam: np.ndarray, rvec: np.ndarray, tvec: np.ndarray) -> np.ndarray:
+    """(68, 3) frontal-frame points -> (68, 2) pixels under pose (rvec, tvec)."""
+    r, _ = cv2.Rodrigues(rvec)
+    p = points @ r.T + tvec.reshape(3)
+    uv = p @ cam.T
+    return (uv[:, :2] / uv[:, 2:3]).astype(np.float32)
