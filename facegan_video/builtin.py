@@ -10,6 +10,9 @@ DEFAULTS = {
     "landmarks": "dlib68",
     "au": "geometric",
     "smooth": "one-euro",
+    "transform": "analytic",
+    "reenact": "warp",
+    "mix": "blend",
 }
 
 

@@ -44,6 +44,9 @@ DEFAULT_PLUGINS = {
     "dlib-landmarks": "facegan_video.analysis.landmarks",
     "geometric-au": "facegan_video.analysis.aus",
     "smoothing": "facegan_video.analysis.smooth",
+    "landmark-transform": "facegan_video.reenact.transform",
+    "warp-reenact": "facegan_video.reenact.warp",
+    "blend-mix": "facegan_video.reenact.blend",
 }
 
 

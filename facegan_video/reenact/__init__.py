@@ -1,0 +1,1 @@
+"""Reenactment backends: landmark transformers, reenactors, mixers."""

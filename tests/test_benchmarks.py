@@ -1,0 +1,46 @@
+"""The extract benchmark runs end to end and reports every stage; no speed thresholds (machines differ)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: decode, detection, tracking, landmarks, AU + pose, smoothing, CSV writing
+STAGES = {"decode", "detect", "track", "landmarks", "au_pose", "smooth", "csv"}
+
+
+@pytest.mark.benchmark
+def test_bench_extract_reports_every_stage(carphone_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_extract", str(carphone_path), "--frames", "30",
+         "--json", str(out)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+
+    assert results["machine"]["cpu_count"] >= 1
+    assert {"torch", "dlib", "av", "numpy"} <= set(results["versions"])
+    [clip] = results["clips"]
+    assert clip["clip"] == carphone_path.name
+    assert (clip["width"], clip["height"]) == (176, 144)
+    assert clip["frames"] == 30
+    assert clip["frames_with_face"] > 0
+
+    assert set(clip["stages"]) == STAGES
+    for key, stage in clip["stages"].items():
+        assert math.isfinite(stage["ms_per_frame"]) and stage["ms_per_frame"] > 0, key
+        assert stage["calls"] > 0, key
+    assert 1 <= clip["stages"]["detect"]["frames_run"] <= 30
+
+    e2e = clip["end_to_end"]
+    assert e2e["fps"] > 0 and e2e["fps_incl_model_load"] > 0
+    assert all(f > 0 for f in e2e["runs_fps"])
+    assert clip["peak_rss_mb"] > 0
