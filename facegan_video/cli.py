@@ -106,6 +106,110 @@ def extract(
                   + (f", plot -> {plot}" if plot else "") + (f", overlay -> {overlay}" if overlay else ""))
 
 
+ReenactPanel = "Reenactment"
+TransformOpt = typer.Option(None, "--transform", help="Landmark transformer: analytic (keeps the source's face shape) "
+                            "or direct (paper's no-L_T ablation).", rich_help_panel=ReenactPanel)
+ReenactorOpt = typer.Option(None, "--reenactor", help="Face reenactor backend (default warp).", rich_help_panel=ReenactPanel)
+MixerOpt = typer.Option(None, "--mixer", help="Background mixer backend (default blend).", rich_help_panel=ReenactPanel)
+BackgroundOpt = typer.Option(None, "--background", help="Put the face on this background image instead of the "
+                             "source's own.", rich_help_panel=ReenactPanel)
+SourceFaceOpt = typer.Option("auto", "--source-face", help="Face in the source: auto (exactly one), largest, index:N.",
+                             rich_help_panel=ReenactPanel)
+
+
+def _render_backends(cfg: AnalysisConfig, transform: Optional[str], reenactor: Optional[str], mixer: Optional[str]) -> None:
+    for stage, name in (("transform", transform), ("reenact", reenactor), ("mix", mixer)):
+        cfg.set_backend(stage, name)
+
+
+@app.command()
+def reenact(
+    source: Path = typer.Argument(..., help="Source portrait (image) or video whose face is animated."),
+    driving: Path = typer.Argument(..., help="Driving video whose expressions and head motion are copied."),
+    output: Path = typer.Option(..., "-o", "--output", help="MP4 to write (H.264, the driving clip's fps and length)."),
+    motion: str = typer.Option("relative", "--motion", help="relative: the driver's change since its first frame "
+                               "added to the source's own expression; absolute: the driver's AUs and pose as they are "
+                               "(the paper).", rich_help_panel=ReenactPanel),
+    channels: str = typer.Option("all", "--channels", help="Copy all, expression only, or pose only.",
+                                 rich_help_panel=ReenactPanel),
+    aus: Optional[str] = typer.Option(None, "--aus", help="Copy only these AUs, e.g. AU12,AU25,AU26.",
+                                      rich_help_panel=ReenactPanel),
+    source_face: str = SourceFaceOpt,
+    driving_face: str = typer.Option("largest", "--driving-face", help="Face in the driving video: largest, "
+                                     "index:N, id:N.", rich_help_panel=ReenactPanel),
+    audio: str = typer.Option("driving", "--audio", help="driving (mux the driving clip's sound) or none."),
+    sbs: bool = typer.Option(False, "--side-by-side", help="Write source | driving | output panels."),
+    background: Optional[Path] = BackgroundOpt,
+    transform: Optional[str] = TransformOpt, reenactor: Optional[str] = ReenactorOpt, mixer: Optional[str] = MixerOpt,
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps (for torch backends)."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Stop after this many driving frames."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    config: Optional[Path] = ConfigOpt, detector: Optional[str] = DetectorOpt,
+    tracker: Optional[str] = TrackerOpt, landmarker: Optional[str] = LandmarkerOpt,
+    au_backend: Optional[str] = AUOpt, smoothing: Optional[str] = SmoothOpt,
+    opt: Optional[List[str]] = OptionOpt, batch_size: Optional[int] = BatchOpt,
+) -> None:
+    """Animate the SOURCE face with the DRIVING video's expressions and head motion.
+
+    The source keeps its identity, face shape and background; the output has the driving clip's
+    frame count, fps and (with `--audio driving`) sound.
+
+    Example: `facegan-video reenact portrait.png talk.mp4 -o out.mp4 --side-by-side`
+    """
+    from facegan_video.reenactment import ReenactOptions, reenact as run_reenact
+
+    cfg = analysis_config(config, None, detector, tracker, landmarker, au_backend, smoothing, opt, batch_size)
+    _render_backends(cfg, transform, reenactor, mixer)
+    if max_frames is not None and max_frames < 1:
+        raise ConfigError("--max-frames must be >= 1")
+    opts = ReenactOptions(mode=motion, channels=channels, aus=aus.split(",") if aus else None,
+                          source_face=source_face, driving_face=driving_face, audio=audio, side_by_side=sbs,
+                          background=background, device=device, max_frames=max_frames, quiet=quiet)
+    summary = run_reenact(source, driving, output, cfg, opts)
+    if not quiet:
+        err.print(f"{summary.frames} frames at {summary.fps:.2f} fps -> {output}"
+                  + (f" ({summary.driving_without_face} driving frames without a face held the last motion)"
+                     if summary.driving_without_face else ""))
+
+
+@app.command()
+def edit(
+    source: Path = typer.Argument(..., help="Image or video with a face."),
+    output: Path = typer.Option(..., "-o", "--output", help="Image (.png/.jpg) for an image, MP4 for a video or a sweep."),
+    au: Optional[List[str]] = typer.Option(None, "--au", help="AU12=+2 raises AU12 by 2, AU12=-1 lowers it, AU45=5 "
+                                           "sets it (0-5). Names as OpenFace: AU12 or AU12_r. Repeatable."),
+    pose: Optional[List[str]] = typer.Option(None, "--pose", help="yaw=+0.2, pitch=-0.1, roll=0 (radians; + relative, "
+                                             "plain value absolute). Repeatable."),
+    sweep: Optional[str] = typer.Option(None, "--sweep", help="Animate one AU or pose axis, e.g. AU12=0:5 or yaw=-0.3:0.3."),
+    frames: int = typer.Option(30, "--frames", help="Frames of a --sweep animation."),
+    fps: float = typer.Option(25.0, "--fps", help="Frame rate of a --sweep animation."),
+    source_face: str = SourceFaceOpt,
+    background: Optional[Path] = BackgroundOpt,
+    transform: Optional[str] = TransformOpt, reenactor: Optional[str] = ReenactorOpt, mixer: Optional[str] = MixerOpt,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    config: Optional[Path] = ConfigOpt, detector: Optional[str] = DetectorOpt,
+    landmarker: Optional[str] = LandmarkerOpt, au_backend: Optional[str] = AUOpt,
+    opt: Optional[List[str]] = OptionOpt,
+) -> None:
+    """Change chosen Action Units or the head pose of a face (image or every frame of a video).
+
+    Examples: `facegan-video edit face.png --au AU12=+2 -o smile.png`,
+    `facegan-video edit face.png --sweep AU26=0:4 --frames 40 -o open_mouth.mp4`
+    """
+    from facegan_video.motion import parse_au_edit, parse_pose_edit, parse_sweep
+    from facegan_video.reenactment import edit as run_edit
+
+    edits = [parse_au_edit(a) for a in au or []] + [parse_pose_edit(p) for p in pose or []]
+    parsed_sweep = parse_sweep(sweep) if sweep else None
+    if fps <= 0:
+        raise ConfigError("--fps must be positive")
+    cfg = analysis_config(config, None, detector, None, landmarker, au_backend, None, opt, None)
+    _render_backends(cfg, transform, reenactor, mixer)
+    out = run_edit(source, output, edits, cfg, source_face, parsed_sweep, frames, fps, background, quiet)
+    if not quiet:
+        err.print(f"-> {out}")
+
+
 @app.command()
 def plugins() -> None:
     """List every stage, its backends, the plugin distribution providing each, and the default."""

@@ -106,6 +106,7 @@ class _SourceFace:
     """What the mixer keeps of one source frame: computed once, reused for every reenacted frame."""
 
     key: bytes
+    pixels: np.ndarray  # the source as float RGB 0-1, the layer the face is blended into
     outline: np.ndarray  # face hull points
     stats: Stats | None  # LAB colour statistics of the face
     landmarks: np.ndarray
@@ -178,18 +179,18 @@ def _lab_transfer(rgb: np.ndarray, have: Stats | None, want: Stats | None, stren
     gain = np.clip(want[1] / np.maximum(have[1], 1e-3), *_GAIN_RANGE)
     gain = 1 + strength * (gain - 1)
     offset = have[0] + strength * (want[0] - have[0]) - gain * have[0]
-    lab = _to_lab(rgb) * gain.astype(np.float32) + offset.astype(np.float32)
+    lab = cv2.transform(_to_lab(rgb), np.float32(np.c_[np.diag(gain), offset]))
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
-    return np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+    """float RGB 0-1 -> uint8, rounded and saturated."""
+    return cv2.multiply(rgb, 255.0, dtype=cv2.CV_8U)
 
 
 def _alpha_blend(under: np.ndarray, over: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """under + alpha * (over - under) in float RGB 0-1 with an HxW alpha."""
-    under = _float(under)
-    return under + alpha[..., None] * (_float(over) - under)
+    """(1 - alpha) * under + alpha * over in float RGB 0-1 with an HxW alpha."""
+    return cv2.blendLinear(_float(over), _float(under), alpha, 1 - alpha)
 
 
 def _poisson(over: np.ndarray, under: np.ndarray, region: np.ndarray) -> np.ndarray:
@@ -219,7 +220,7 @@ def _head_alpha(source: np.ndarray, landmarks: np.ndarray, forehead: float, feat
     r = np.array([-u[1], u[0]])  # image-right for an upright face (image y points down)
     half_width = abs(float(np.dot(landmarks[16] - landmarks[0], r))) / 2
     outline = _outline(landmarks, forehead)
-    sigma = 0.5 * feather * _face_size(outline)
+    sigma = 0.25 * feather * _face_size(outline)  # hair edges are sharp: a wide feather shows a halo
 
     angles = np.linspace(0, 2 * np.pi, 33)
     ring = brow + np.outer(1.9 * half_width * np.cos(angles), r) + np.outer(1.4 * height * np.sin(angles), u)
@@ -246,9 +247,12 @@ def _head_alpha(source: np.ndarray, landmarks: np.ndarray, forehead: float, feat
     head = cv2.morphologyEx(head.astype(np.uint8), cv2.MORPH_CLOSE,
                             cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     _, parts = cv2.connectedComponents(head)
-    head = np.isin(parts, np.unique(parts[core & (head > 0)]))
-    alpha = _blur(head.astype(np.uint8) * 255, max(sigma * float(grid.scale.mean()), 0.5))
-    return grid, grid.upsample(alpha)
+    head = np.isin(parts, np.unique(parts[core & (head > 0)])).astype(np.uint8) * 255
+    # the 0.5 level moves one sigma inside the cut, so the surroundings do not bleed in as a halo
+    grid_sigma = max(sigma * float(grid.scale.mean()), 0.5)
+    radius = round(grid_sigma)
+    head = cv2.erode(head, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+    return grid, grid.upsample(_blur(head, grid_sigma))
 
 
 def _view(rect: Rect, within: Rect, canvas: np.ndarray) -> np.ndarray:
@@ -345,7 +349,7 @@ class BlendMixer:
         if grid is None:
             raise NoFaceError("the source face lies outside the source frame")
         stats = _lab_stats(grid.shrink(source), grid.fill([outline]) > 127)
-        self._source = _SourceFace(key, outline, stats, landmarks)
+        self._source = _SourceFace(key, _float(source), outline, stats, landmarks)
         return self._source
 
     def _find_face(self, source: np.ndarray) -> np.ndarray:
@@ -380,10 +384,9 @@ class BlendMixer:
         over = frame[grid.slices]
         if self.color_match:
             over = _lab_transfer(over, _lab_stats(grid.shrink(frame), target > 127), face.stats, 1.0)
-        under = source[grid.slices]
         if self.mode == "poisson":
-            return grid, _poisson(over, under, alpha > _POISSON_LEVEL), alpha
-        return grid, _alpha_blend(under, over, alpha), alpha
+            return grid, _poisson(over, source[grid.slices], alpha > _POISSON_LEVEL), alpha
+        return grid, _alpha_blend(face.pixels[grid.slices], over, alpha), alpha
 
     def _onto_source(self, source: np.ndarray, reenacted: np.ndarray, landmarks: np.ndarray,
                      face: _SourceFace) -> np.ndarray:
@@ -407,19 +410,20 @@ class BlendMixer:
         lighting = _lab_stats(cv2.resize(background, None, fx=min(1.0, small), fy=min(1.0, small),
                                          interpolation=cv2.INTER_AREA))
         person = _lab_transfer(source, face.stats, lighting, strength)  # the source, lit like the background
+        whole = (0, 0) + source.shape[1::-1]
         out = np.empty_like(reenacted)
         for i, frame in enumerate(reenacted):
             out[i] = background
             mixed = self._face_into_source(source, frame, landmarks[i], face)
             rect = head_grid.rect if mixed is None else _union(head_grid.rect, mixed[0].rect)
-            layer = _view(rect, (0, 0) + source.shape[1::-1], person).copy()
+            layer = _view(rect, whole, person).copy()
             alpha = np.zeros(layer.shape[:2], np.float32)
             _view(head_grid.rect, rect, alpha)[:] = head_alpha
             if mixed is not None:
                 grid, rgb, face_alpha = mixed
                 _view(grid.rect, rect, layer)[:] = _lab_transfer(rgb, face.stats, lighting, strength)
                 np.maximum(_view(grid.rect, rect, alpha), face_alpha, out=_view(grid.rect, rect, alpha))
-            frame_out = _view(rect, (0, 0) + source.shape[1::-1], out[i])
+            frame_out = _view(rect, whole, out[i])
             frame_out[:] = _to_uint8(_alpha_blend(frame_out, layer, alpha))
         return out
 
