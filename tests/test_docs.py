@@ -98,14 +98,14 @@ def test_stage_table_matches_builtins(plugin_hooks_md: str, builtin_registry: Re
 def test_builtin_options_documented(plugin_hooks_md: str, builtin_registry: Registry):
     """The options table lists each built-in factory's keyword parameters with their defaults."""
     rows = dict(_table(plugin_hooks_md, "|backend|options|"))
-    documented = set()
+    builtin = set()
     for stage in STAGES:
         for name, entry in builtin_registry.backends(stage).items():
-            documented.add(name)
+            builtin.add(name)
             params = inspect.signature(entry.backend.factory).parameters.values()
             expected = ", ".join(f"{p.name}={p.default!r}".replace("'", '"') for p in params) or "(none)"
             assert rows.get(name) == expected, name
-    assert set(rows) == documented
+    assert set(rows) == builtin
 
 
 def test_python_examples_compile(plugin_hooks_md: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import textwrap
 from pathlib import Path
@@ -11,10 +12,11 @@ import pluggy
 import pytest
 
 import facegan_video
-from facegan_video import hookspecs
+from facegan_video import builtin, hookspecs
+from facegan_video.config import tomllib
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
-from facegan_video.plugins import STAGE_HOOKS, get_registry
+from facegan_video.plugins import DEFAULT_PLUGINS, STAGE_HOOKS, PluginInfo, Registry, get_registry
 from facegan_video.types import AUEstimator, Backend, Detector, Landmarker, Smoother, Tracker
 from facegan_video.video import read_image
 
@@ -68,13 +70,46 @@ def test_builtin_plugins_loaded_from_entry_points():
     assert loaded["builtin"].distribution == "facegan-video"
 
 
-@pytest.mark.parametrize("stage", ["transform", "reenact", "mix"])
-def test_generation_stages_have_no_builtin(stage: str):
-    reg = get_registry()
-    assert reg.backends(stage) == {}
-    assert reg.default(stage) is None
-    with pytest.raises(ConfigError, match="none installed"):
-        reg.create(stage)
+def _manager() -> pluggy.PluginManager:
+    """A plugin manager built the way get_registry builds its own."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def test_default_plugins_mirror_pyproject():
+    """The source-tree fallback list is the entry-point table of pyproject.toml."""
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["entry-points"]["facegan_video"] == DEFAULT_PLUGINS
+
+
+@pytest.fixture(scope="module")
+def source_registry() -> Registry:
+    """The built-in plugins of this source tree, independent of the installed (possibly stale) metadata."""
+    pm = _manager()
+    for name, module in DEFAULT_PLUGINS.items():
+        pm.register(importlib.import_module(module), name=name)
+    pm.check_pending()
+    return Registry(pm, [PluginInfo(name, module, "facegan-video", "-") for name, module in DEFAULT_PLUGINS.items()])
+
+
+@pytest.mark.parametrize("stage, method", [("transform", "transform"), ("reenact", "reenact"), ("mix", "mix")])
+def test_generation_stage_defaults_are_built_in(source_registry: Registry, stage: str, method: str):
+    default = source_registry.default(stage)
+    assert default == builtin.DEFAULTS[stage]
+    assert default in source_registry.backends(stage)
+    assert callable(getattr(source_registry.create(stage), method))
+
+
+@pytest.mark.parametrize("stage", STAGE_HOOKS)
+def test_stage_without_backends(stage: str):
+    """With no plugin at all, every stage says so in one line instead of failing obscurely."""
+    empty = Registry(_manager(), [])
+    assert empty.backends(stage) == {}
+    assert empty.default(stage) is None
+    with pytest.raises(ConfigError, match="none installed") as exc:
+        empty.create(stage, "anything")
+    assert "\n" not in str(exc.value)
 
 
 def test_aus_backend_declares_what_it_provides():
@@ -266,9 +301,9 @@ def test_third_party_default_overrides_builtin(third_party):
     assert third_party.default("detect") == "test-detector"
     assert type(third_party.create("detect")).__name__ == "HaarDetector"
     # a None answer falls through to the built-in (trylast) defaults
-    assert third_party.default("track") == "iou"
-    assert third_party.default("smooth") == "one-euro"
-    assert third_party.default("transform") is None
+    for stage in STAGE_HOOKS:
+        if stage != "detect":
+            assert third_party.default(stage) == builtin.DEFAULTS.get(stage), stage
 
 
 def test_third_party_cannot_replace_builtin_name(third_party):
@@ -313,15 +348,8 @@ class MisspelledPlugin:
         return []
 
 
-def _plugin_manager() -> pluggy.PluginManager:
-    """Built the way get_registry builds its manager."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    return pm
-
-
 def test_check_pending_rejects_misspelled_hook():
-    pm = _plugin_manager()
+    pm = _manager()
     pm.register(MisspelledPlugin(), name="misspelled")
     with pytest.raises(pluggy.PluginValidationError, match="facegan_video_detector"):
         pm.check_pending()
@@ -347,7 +375,7 @@ def test_hookimpl_with_unknown_argument_rejected_at_register():
             return None
 
     with pytest.raises(pluggy.PluginValidationError, match="backend"):
-        _plugin_manager().register(WrongArgs(), name="wrong-args")
+        _manager().register(WrongArgs(), name="wrong-args")
 
 
 def test_register_at_run_time(fresh_registry):

@@ -11,6 +11,7 @@ from skimage import data
 from facegan_video import hookspecs
 from facegan_video.analysis.detect import HogDetector
 from facegan_video.analysis.landmarks import Dlib68
+from facegan_video.errors import ConfigError
 from facegan_video.models import FACE_EMBEDDER, SHAPE_68, dlib_model
 from facegan_video.reenact import warp
 from facegan_video.reenact.warp import WarpReenactor
@@ -145,6 +146,30 @@ def test_without_mouth_interior_the_stretched_lips_show(face) -> None:
     plain = WarpReenactor(mouth_interior=False).reenact(image, lm, target[None])[0]
     mouth = np.round(target[[62, 66]].mean(0)).astype(int)
     assert painted[mouth[1], mouth[0]].mean() < plain[mouth[1], mouth[0]].mean() - 20
+
+
+def test_missing_target_points_give_the_source(face) -> None:
+    image, _, lm = face
+    target = lm.astype(np.float64).copy()
+    target[48:] = np.nan
+    np.testing.assert_array_equal(WarpReenactor().reenact(image, lm, target[None])[0], image)
+
+
+def test_face_at_the_image_edge(face) -> None:
+    """A face half out of the frame (the mesh reaches past the border) still follows its target."""
+    image, _, lm = face
+    shifted = np.ascontiguousarray(np.roll(image, -170, axis=0))
+    lm = lm - (0.0, 170.0)
+    target = _expression(lm, OPEN) + (4.0, 0.0)
+    out = WarpReenactor().reenact(shifted, lm, target[None])[0]
+    assert out.shape == shifted.shape
+    assert np.array_equal(out[300:], shifted[300:])
+    assert np.abs(out[:60].astype(np.int16) - shifted[:60]).mean() > 1.0
+
+
+def test_control_points_must_lie_off_the_landmarks() -> None:
+    with pytest.raises(ConfigError):
+        WarpReenactor(margin=0.0)
 
 
 def test_plugin_hook_offers_the_warp_backend() -> None:

@@ -13,12 +13,13 @@ smooth, so bilinear upsampling loses nothing visible, and the rest of the frame 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from facegan_video.analysis.detect import HogDetector
+from facegan_video.analysis.landmarks import Dlib68
 from facegan_video.errors import ConfigError, NoFaceError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.types import Backend
@@ -105,12 +106,21 @@ class _Grid:
 class _SourceFace:
     """What the mixer keeps of one source frame: computed once, reused for every reenacted frame."""
 
-    key: bytes
-    pixels: np.ndarray  # the source as float RGB 0-1, the layer the face is blended into
+    image: np.ndarray  # a copy of the source, to recognise it on the next call
+    landmarks: np.ndarray
     outline: np.ndarray  # face hull points
     stats: Stats | None  # LAB colour statistics of the face
-    landmarks: np.ndarray
     head: tuple[_Grid, np.ndarray] | None = None  # face + hair alpha, built when a background is given
+    backdrop: _Backdrop | None = None  # the last background and the source lit like it
+
+
+@dataclass
+class _Backdrop:
+    """A background, its lighting, and the source re-lit to it: reused while the background stays."""
+
+    image: np.ndarray
+    lighting: Stats | None
+    person: np.ndarray  # the source as float RGB 0-1, colours moved towards the background's lighting
 
 
 def _outline(landmarks: np.ndarray, forehead: float) -> np.ndarray:
@@ -136,9 +146,10 @@ def _grid_scale(sigma: float) -> float:
 
 def face_mask(landmarks: np.ndarray, shape: tuple[int, int], forehead: float = 0.5,
               feather: float = 0.08) -> np.ndarray:
-    """float32 HxW in [0,1]: convex hull of jaw (0-16) + forehead points (brows raised by `forehead` x brow-to-eye-nose distance), feathered by a Gaussian of sigma feather x face size.
+    """float32 HxW in [0,1]: convex hull of jaw (0-16) + forehead points, feathered by a Gaussian.
 
-    The brow-to-nose distance is measured to the nose tip; the hull's edge sits at the 0.5 level.
+    Forehead points are the brows raised by ``forehead`` x the brow-to-nose-tip vector; the Gaussian's
+    sigma is ``feather`` x face size (the hull's larger extent). The hull's edge sits at the 0.5 level.
     """
     if not feather > 0:
         raise ValueError(f"feather must be > 0, got {feather}")
@@ -223,15 +234,15 @@ def _head_alpha(source: np.ndarray, landmarks: np.ndarray, forehead: float, feat
     sigma = 0.25 * feather * _face_size(outline)  # hair edges are sharp: a wide feather shows a halo
 
     angles = np.linspace(0, 2 * np.pi, 33)
-    ring = brow + np.outer(1.9 * half_width * np.cos(angles), r) + np.outer(1.4 * height * np.sin(angles), u)
+    ring = brow + np.outer(2.2 * half_width * np.cos(angles), r) + np.outer(1.5 * height * np.sin(angles), u)
     grid = _Grid.around([ring, outline], _PAD_SIGMAS * sigma, min(1.0, _HEAD_GRID / height), source.shape[:2])
     assert grid is not None  # the source face was found inside the frame
 
     gx, gy = np.meshgrid(np.arange(grid.size[0]), np.arange(grid.size[1]))
     rel = grid.to_frame(np.stack([gx, gy], -1).astype(np.float64)) - brow
     x, y = rel @ r / half_width, rel @ u / height
-    hair = (y >= -0.35) & ((x / 1.3) ** 2 + (np.maximum(y, 0) / 0.9) ** 2 <= 1)
-    near = (y >= -0.6) & ((x / 1.9) ** 2 + (y / 1.4) ** 2 <= 1)
+    hair = (y >= -0.35) & ((x / 1.6) ** 2 + (np.maximum(y, 0) / 1.0) ** 2 <= 1)
+    near = (y >= -0.6) & ((x / 2.2) ** 2 + (y / 1.5) ** 2 <= 1)
     face = grid.fill([outline]) > 127
     centre = outline.mean(0)
     core = grid.fill([centre + 0.85 * (outline - centre)]) > 127
@@ -253,6 +264,15 @@ def _head_alpha(source: np.ndarray, landmarks: np.ndarray, forehead: float, feat
     radius = round(grid_sigma)
     head = cv2.erode(head, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
     return grid, grid.upsample(_blur(head, grid_sigma))
+
+
+def _inner(alpha: np.ndarray) -> np.ndarray:
+    """The inside of a feathered face mask: 0 at its 0.5 level (the hull), 1 from its 0.9 level inwards.
+
+    The feather that hides seams inside the source frame would, over another background, show the
+    source's neck and surroundings as a translucent ghost around the face.
+    """
+    return np.clip((alpha - 0.5) * 2.5, 0, 1)
 
 
 def _view(rect: Rect, within: Rect, canvas: np.ndarray) -> np.ndarray:
@@ -301,7 +321,7 @@ class BlendMixer:
         self.feather = float(feather)
         self.forehead = float(forehead)
         self._source: _SourceFace | None = None
-        self._finder = None  # (detector, landmarker), built the first time a source face must be found
+        self._finder: tuple[HogDetector, Dlib68] | None = None  # built when a source face must be found
 
     def mix(self, source: np.ndarray, reenacted: np.ndarray, target_landmarks: np.ndarray,
             background: np.ndarray | None = None, *, source_landmarks: np.ndarray | None = None) -> np.ndarray:
@@ -332,15 +352,16 @@ class BlendMixer:
                                      _check_background(background, source.shape))
 
     def _source_face(self, source: np.ndarray, landmarks: np.ndarray | None) -> _SourceFace:
-        """The cached facts about ``source``, recomputed only when another source (or landmarks) comes."""
-        digest = hashlib.blake2b(source.tobytes(), digest_size=16)
-        digest.update(str(source.shape).encode())
+        """The facts about ``source``, recomputed only when another source (or other landmarks) comes.
+
+        Comparing the whole image (about 0.1 ms for 512x512) is exact and cheaper than hashing it.
+        """
         if landmarks is not None:
             landmarks = np.asarray(landmarks, np.float64).reshape(68, 2)
-            digest.update(landmarks.tobytes())
-        key = digest.digest()
-        if self._source is not None and self._source.key == key:
-            return self._source
+        known = self._source
+        if (known is not None and known.image.shape == source.shape and np.array_equal(known.image, source)
+                and (landmarks is None or np.array_equal(known.landmarks, landmarks))):
+            return known
         if landmarks is None:
             landmarks = self._find_face(source)
         outline = _outline(landmarks, self.forehead)
@@ -349,15 +370,12 @@ class BlendMixer:
         if grid is None:
             raise NoFaceError("the source face lies outside the source frame")
         stats = _lab_stats(grid.shrink(source), grid.fill([outline]) > 127)
-        self._source = _SourceFace(key, _float(source), outline, stats, landmarks)
+        self._source = _SourceFace(source.copy(), landmarks, outline, stats)
         return self._source
 
     def _find_face(self, source: np.ndarray) -> np.ndarray:
         """Landmarks of the largest face in ``source`` (HOG detector + dlib 68 points)."""
         if self._finder is None:
-            from facegan_video.analysis.detect import HogDetector
-            from facegan_video.analysis.landmarks import Dlib68
-
             self._finder = HogDetector(), Dlib68()
         detector, landmarker = self._finder
         found = detector.detect([source])[0]
@@ -386,7 +404,7 @@ class BlendMixer:
             over = _lab_transfer(over, _lab_stats(grid.shrink(frame), target > 127), face.stats, 1.0)
         if self.mode == "poisson":
             return grid, _poisson(over, source[grid.slices], alpha > _POISSON_LEVEL), alpha
-        return grid, _alpha_blend(face.pixels[grid.slices], over, alpha), alpha
+        return grid, _alpha_blend(source[grid.slices], over, alpha), alpha
 
     def _onto_source(self, source: np.ndarray, reenacted: np.ndarray, landmarks: np.ndarray,
                      face: _SourceFace) -> np.ndarray:
@@ -406,10 +424,12 @@ class BlendMixer:
             face.head = _head_alpha(source, face.landmarks, self.forehead, self.feather)
         head_grid, head_alpha = face.head
         strength = _BACKGROUND_STRENGTH if self.color_match else 0.0
-        small = _BACKGROUND_STATS_SIZE / max(background.shape[:2])
-        lighting = _lab_stats(cv2.resize(background, None, fx=min(1.0, small), fy=min(1.0, small),
-                                         interpolation=cv2.INTER_AREA))
-        person = _lab_transfer(source, face.stats, lighting, strength)  # the source, lit like the background
+        if face.backdrop is None or not np.array_equal(face.backdrop.image, background):
+            small = min(1.0, _BACKGROUND_STATS_SIZE / max(background.shape[:2]))
+            lighting = _lab_stats(cv2.resize(background, None, fx=small, fy=small, interpolation=cv2.INTER_AREA))
+            face.backdrop = _Backdrop(background.copy(), lighting,
+                                      _lab_transfer(source, face.stats, lighting, strength))
+        lighting, person = face.backdrop.lighting, face.backdrop.person
         whole = (0, 0) + source.shape[1::-1]
         out = np.empty_like(reenacted)
         for i, frame in enumerate(reenacted):
@@ -422,7 +442,7 @@ class BlendMixer:
             if mixed is not None:
                 grid, rgb, face_alpha = mixed
                 _view(grid.rect, rect, layer)[:] = _lab_transfer(rgb, face.stats, lighting, strength)
-                np.maximum(_view(grid.rect, rect, alpha), face_alpha, out=_view(grid.rect, rect, alpha))
+                np.maximum(_view(grid.rect, rect, alpha), _inner(face_alpha), out=_view(grid.rect, rect, alpha))
             frame_out = _view(rect, whole, out[i])
             frame_out[:] = _to_uint8(_alpha_blend(frame_out, layer, alpha))
         return out

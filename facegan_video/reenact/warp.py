@@ -11,11 +11,13 @@ cannot show, an opened mouth's interior and a closed eyelid, is painted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import cv2
 import numpy as np
 
 from facegan_video.analysis.geometry import RIGID
+from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.types import Backend
 
@@ -40,8 +42,8 @@ class _Eye:
 
 
 EYES = (
-    _Eye(np.arange(36, 42), np.array([37, 38]), np.array([41, 40]), np.array([36, 37, 38, 39]), np.array([18, 19, 20, 21])),
-    _Eye(np.arange(42, 48), np.array([43, 44]), np.array([47, 46]), np.array([42, 43, 44, 45]), np.array([22, 23, 24, 25])),
+    _Eye(np.arange(36, 42), np.array([37, 38]), np.array([41, 40]), np.r_[36:40], np.r_[18:22]),
+    _Eye(np.arange(42, 48), np.array([43, 44]), np.array([47, 46]), np.r_[42:46], np.r_[22:26]),
 )
 RED_BROWN = np.array([100.0, 42.0, 38.0])
 TEETH = np.array([236.0, 230.0, 218.0])
@@ -95,6 +97,8 @@ class WarpReenactor:
     """
 
     def __init__(self, mouth_interior: bool = True, forehead: float = 0.6, margin: float = 0.35) -> None:
+        if not (forehead > 0 and margin > 0):  # at 0 control points would sit on the landmarks
+            raise ConfigError(f"warp reenactor: forehead and margin must be > 0, got {forehead}, {margin}")
         self.mouth_interior = mouth_interior
         self.forehead = forehead
         self.margin = margin
@@ -106,21 +110,24 @@ class WarpReenactor:
         """
         if source.ndim != 3 or source.shape[2] != 3 or source.dtype != np.uint8:
             raise ValueError(f"source must be HxWx3 uint8, got {source.shape} {source.dtype}")
+        source_landmarks = np.asarray(source_landmarks, np.float64).reshape(68, 2)
+        if not np.isfinite(source_landmarks).all():
+            raise ValueError("source landmarks must be finite")
         targets = np.asarray(target_landmarks, np.float64).reshape(-1, 68, 2)
-        src = _prepare(np.ascontiguousarray(source), np.asarray(source_landmarks, np.float64).reshape(68, 2),
-                       self.forehead, self.margin)
+        src = _prepare(np.ascontiguousarray(source), source_landmarks, self.forehead, self.margin)
         out = np.empty((len(targets),) + source.shape, np.uint8)
         for frame, target in zip(out, targets):
             self._render(src, target, frame)
         return out
 
     def _render(self, src: _Source, target: np.ndarray, frame: np.ndarray) -> None:
-        """Writes one reenacted frame into ``frame``."""
-        lm = _uncross(target, _axes(target)[1])
-        pts = _target_points(src, lm)
+        """Writes one reenacted frame into ``frame``; a target with missing (NaN) points leaves the source."""
         frame[:] = src.image
+        if not np.isfinite(target).all() or _empty(src.roi):
+            return
+        lm = _uncross(target, _axes(target)[1])
         x0, y0, x1, y1 = src.roi
-        frame[y0:y1, x0:x1] = _warp(src, pts)
+        frame[y0:y1, x0:x1] = _warp(src, _target_points(src, lm))
         down = _axes(lm)[1]
         if self.mouth_interior:
             _paint_mouth(frame, src, lm, down)
@@ -185,16 +192,20 @@ def _opened(lm: np.ndarray, down: np.ndarray) -> np.ndarray:
 
 
 def _triangulate(pts: np.ndarray) -> np.ndarray:
-    """Delaunay triangles (vertex ids, counter-clockwise) of points; duplicates appear once."""
+    """Delaunay triangles (vertex ids, counter-clockwise) of points; of duplicate points only the first is used."""
     lo, hi = pts.min(0) - 2, pts.max(0) + 2
     subdiv = cv2.Subdiv2D((int(np.floor(lo[0])), int(np.floor(lo[1])), int(np.ceil(hi[0] - lo[0])) + 1,
                            int(np.ceil(hi[1] - lo[1])) + 1))
-    subdiv.insert([tuple(map(float, p)) for p in pts.astype(np.float32)])
-    corners = subdiv.getTriangleList().reshape(-1, 3, 2).astype(np.float64)
-    dist = np.linalg.norm(corners[:, :, None] - pts[None, None], axis=-1)  # (T, 3, P)
-    ids = dist.argmin(-1)
-    real = (dist.min(-1) < 0.01).all(1)  # drops triangles on Subdiv2D's virtual outer vertices
-    tris = ids[real]
+    vertices = [(float(x), float(y)) for x, y in pts.astype(np.float32)]
+    subdiv.insert(vertices)
+    # Subdiv2D hands back the inserted float32 values
+    index = {v: i for i, v in reversed(list(enumerate(vertices)))}
+    found = []
+    for corners in subdiv.getTriangleList().reshape(-1, 3, 2):
+        ids = [index.get((float(x), float(y))) for x, y in corners]
+        if None not in ids:  # not a triangle on Subdiv2D's virtual outer vertices
+            found.append(ids)
+    tris = np.array(found, np.int64).reshape(-1, 3)
     flip = _areas(pts, tris) < 0
     tris[flip] = tris[flip][:, [0, 2, 1]]
     return tris
@@ -226,14 +237,18 @@ def _frame_points(box: np.ndarray, spacing: float) -> np.ndarray:
     ])
 
 
-def _region_colour(image: np.ndarray, polygons: list[np.ndarray], holes: list[np.ndarray] = ()) -> np.ndarray:
-    """Median colour inside polygons but not holes (robust to lashes and specular spots); the first
-    vertex's pixel if that is empty."""
-    mask = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(p * 16).astype(np.int32) for p in polygons], 255, cv2.LINE_8, 4)
-    if holes:
-        cv2.fillPoly(mask, [np.round(p * 16).astype(np.int32) for p in holes], 0, cv2.LINE_8, 4)
-    pixels = image[mask > 0]
+def _region_colour(image: np.ndarray, polygons: list[np.ndarray], holes: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """Median colour inside polygons but not holes (robust to lashes and specular spots); the nearest
+    pixel to the first vertex if that is empty (e.g. outside the image)."""
+    box = _patch(np.concatenate(polygons), 1, image.shape)
+    x0, y0, x1, y1 = box
+    mask = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), np.uint8)
+    if not _empty(box):
+        for value, group in ((255, polygons), (0, holes)):
+            if len(group):
+                cv2.fillPoly(mask, [np.round((p - (x0, y0)) * 16).astype(np.int32) for p in group], value,
+                             cv2.LINE_8, 4)
+    pixels = image[y0:y1, x0:x1][mask > 0]
     if len(pixels) == 0:
         x, y = np.clip(np.round(polygons[0][0]).astype(int), 0, np.array(image.shape[1::-1]) - 1)
         return image[y, x].astype(np.float64)
@@ -338,7 +353,8 @@ def _warp(src: _Source, pts: np.ndarray) -> np.ndarray:
     coef = _inverse_affines(src.points, pts, src.tris, area)
     ids = np.full((y1 - y0, x1 - x0), len(src.tris), np.int32)
     order = np.argsort(area)
-    order = order[area[order] > _EPS]  # thin first, so wide neighbours own shared edge pixels
+    # small first, so larger neighbours own shared rim pixels, where a collapsing triangle's affine extrapolates
+    order = order[area[order] > _EPS]
     fixed = np.round((pts - (x0, y0)) * 16).astype(np.int32)
     for k in order:
         cv2.fillConvexPoly(ids, fixed[src.tris[k]], int(k), cv2.LINE_8, 4)
@@ -354,6 +370,10 @@ def _patch(points: np.ndarray, pad: float, shape: tuple[int, ...]) -> tuple[int,
     x0, y0 = np.clip(np.floor(points.min(0) - pad).astype(int), 0, [shape[1], shape[0]])
     x1, y1 = np.clip(np.ceil(points.max(0) + pad).astype(int) + 1, 0, [shape[1], shape[0]])
     return int(x0), int(y0), int(x1), int(y1)
+
+
+def _empty(box: tuple[int, int, int, int]) -> bool:
+    return box[2] <= box[0] or box[3] <= box[1]
 
 
 def _soft_polygon(polygon: np.ndarray, box: tuple[int, int, int, int], sigma: float) -> np.ndarray:
@@ -385,9 +405,9 @@ def _paint_mouth(frame: np.ndarray, src: _Source, lm: np.ndarray, down: np.ndarr
     width = max(float(np.linalg.norm(right - left)), 1.0)
     sigma = max(0.7, 0.04 * width)
     box = _patch(lm[INNER_MOUTH], 3 * sigma, frame.shape)
-    alpha = _soft_polygon(lm[INNER_MOUTH], box, sigma) * strength
-    if alpha.size == 0:
+    if _empty(box):
         return
+    alpha = _soft_polygon(lm[INNER_MOUTH], box, sigma) * strength
     axis = (right - left) / width
     normal = np.array([-axis[1], axis[0]])
     normal = normal if normal @ down >= 0 else -normal
@@ -433,9 +453,9 @@ def _close_eyes(frame: np.ndarray, src: _Source, lm: np.ndarray, down: np.ndarra
         contour[4:6] += 0.12 * width * down
         sigma = max(0.6, 0.06 * width)
         box = _patch(contour, 3 * sigma, frame.shape)
-        alpha = _soft_polygon(contour, box, sigma) * strength
-        if alpha.size == 0:
+        if _empty(box):
             continue
+        alpha = _soft_polygon(contour, box, sigma) * strength
         seam = np.stack([lm[eye.contour[0]], *((lm[eye.upper] + lm[eye.lower]) / 2), lm[eye.contour[3]]])
         lash = np.zeros_like(alpha, np.uint8)
         cv2.polylines(lash, [np.round((seam - box[:2]) * 16).astype(np.int32)], False, 255, 1, cv2.LINE_AA, 4)
