@@ -23,10 +23,14 @@ def main() -> None:
     out = Path("out")
     out.mkdir(exist_ok=True)
     clip = carphone_path()
+    face = astronaut_png(out)
+    run("reenact", face, clip, "-o", out / "astronaut_carphone_sbs.mp4", "--side-by-side")
+    run("edit", face, "--au", "AU26=+3", "--au", "AU45=5", "-o", out / "astronaut_edit.png")
     run("extract", clip, "-o", out / "carphone_aus.csv", "--plot", out / "carphone_aus.png",
         "--overlay", out / "carphone_landmarks.mp4")
-    run("extract", astronaut_png(out), "-o", out / "astronaut_aus.csv")
-    print(f"done: see {out}/carphone_aus.png (AU and head-pose time courses) and {out}/carphone_landmarks.mp4")
+    run("extract", face, "-o", out / "astronaut_aus.csv")
+    print(f"done: see {out}/astronaut_carphone_sbs.mp4 (source | driving | output), {out}/astronaut_edit.png, "
+          f"{out}/carphone_aus.png (AU and head-pose time courses) and {out}/carphone_landmarks.mp4")
 
 
 if __name__ == "__main__":

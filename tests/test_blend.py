@@ -121,6 +121,8 @@ def test_batch_equals_single_frames_and_is_deterministic(source, face):
     singles = np.stack([mixer.mix(source, f[None], t[None])[0] for f, t in zip(frames, targets)])
     np.testing.assert_array_equal(batch, singles)
     np.testing.assert_array_equal(batch, BlendMixer().mix(source, np.stack(frames), np.stack(targets)))
+    on_coffee = [BlendMixer().mix(source, frames[1][None], targets[1][None], data.coffee()) for _ in range(2)]
+    np.testing.assert_array_equal(*on_coffee)
 
 
 def test_given_source_landmarks_match_detection(source, face, moved):
@@ -129,15 +131,18 @@ def test_given_source_landmarks_match_detection(source, face, moved):
     np.testing.assert_array_equal(given, out)
 
 
-def test_a_new_source_is_not_mixed_with_the_cached_one(source, face, moved):
+def test_a_new_source_or_background_replaces_the_cached_one(source, face, moved):
     frame, target, _ = moved
     mirrored, mirrored_frame = source[:, ::-1].copy(), frame[:, ::-1].copy()
     mirrored_target = target.copy()
     mirrored_target[:, 0] = source.shape[1] - 1 - target[:, 0]
     mixer = BlendMixer()
-    mixer.mix(source, frame[None], target[None])
+    mixer.mix(source, frame[None], target[None], data.coffee())
     np.testing.assert_array_equal(mixer.mix(mirrored, mirrored_frame[None], mirrored_target[None]),
                                   BlendMixer().mix(mirrored, mirrored_frame[None], mirrored_target[None]))
+    np.testing.assert_array_equal(mixer.mix(mirrored, mirrored_frame[None], mirrored_target[None], data.chelsea()),
+                                  BlendMixer().mix(mirrored, mirrored_frame[None], mirrored_target[None],
+                                                   data.chelsea()))
 
 
 def test_frames_without_target_landmarks_take_the_source_face_region(source, face, moved):

@@ -253,6 +253,7 @@ def _head_alpha(source: np.ndarray, landmarks: np.ndarray, forehead: float, feat
     labels[core] = cv2.GC_FGD
     if (labels == cv2.GC_BGD).sum() >= _MIN_STAT_PIXELS:  # GrabCut needs background samples
         models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(0)  # GrabCut seeds its colour models by k-means on OpenCV's global RNG
         cv2.grabCut(grid.shrink(source), labels, None, *models, 4, cv2.GC_INIT_WITH_MASK)
     head = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)) & (hair | face) | face
     head = cv2.morphologyEx(head.astype(np.uint8), cv2.MORPH_CLOSE,
