@@ -79,14 +79,24 @@ class Registry:
         self.plugins.append(PluginInfo(name, getattr(plugin, "__module__", "?"), "(registered at run time)", "-"))
 
     def _plugin_info(self, plugin: Any) -> PluginInfo:
-        name = self.pm.get_name(plugin)
-        return next(p for p in self.plugins if p.name == name)
+        name = self.pm.get_name(plugin) or "?"
+        for info in self.plugins:
+            if info.name == name:
+                return info
+        info = PluginInfo(name, getattr(plugin, "__module__", "?"), "(registered at run time)", "-")
+        self.plugins.append(info)
+        return info
 
     def backends(self, stage: str) -> dict[str, BackendEntry]:
         hook = getattr(self.pm.hook, STAGE_HOOKS[stage])
         out: dict[str, BackendEntry] = {}
         for impl in hook.get_hookimpls():
-            for backend in impl.function() or []:
+            try:
+                backends = impl.function() or []
+            except Exception as exc:  # a broken plugin is reported, not fatal
+                self._plugin_info(impl.plugin).error = f"{STAGE_HOOKS[stage]}: {type(exc).__name__}: {exc}"
+                continue
+            for backend in backends:
                 out.setdefault(backend.name, BackendEntry(stage, backend, self._plugin_info(impl.plugin)))
         return out
 
@@ -122,6 +132,10 @@ def _load(pm: pluggy.PluginManager, name: str, module: str, dist: str, version: 
     try:
         obj = importlib.import_module(module) if ":" not in module else _load_attr(module)
         pm.register(obj, name=name)
+        unknown = [h.name for h in pm.get_hookcallers(obj) or [] if not h.has_spec()]
+        if unknown:  # check_pending() would otherwise fail every command
+            pm.unregister(obj)
+            raise pluggy.PluginValidationError(obj, f"unknown hook(s) {', '.join(unknown)}")
     except Exception as exc:  # a broken third-party plugin must not stop the program
         info.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     return info

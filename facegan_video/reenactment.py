@@ -86,7 +86,7 @@ class Renderer:
         """(N, 20) target motion -> (N, H, W, 3) frames of the source."""
         targets = self.transformer.transform(face, motion, driving_landmarks)
         faces = self.reenactor.reenact(image, face.landmarks, targets)
-        return self.mixer.mix(image, faces, targets, background=background)
+        return self.mixer.mix(image, faces, targets, background=background, source_landmarks=face.landmarks)
 
 
 def _analysis_config(config: AnalysisConfig, faces: str, smooth: bool = True) -> AnalysisConfig:

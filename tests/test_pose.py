@@ -150,16 +150,9 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 #: Clips with clear head turns (see ../shared/data/talking_heads/MANIFEST.tsv).
 YAW_CLIPS = ["lp_d3.mp4", "lia_vox_driving2.mp4", "sadtalker_katiehill.mp4"]
-PITCH_CLIPS = [
-    "lia_vox_driving2.mp4",
-    "sadtalker_katiehill.mp4",
-    # The woman bows her head clearly twice (frames ~150-170 and ~250-265) but the estimate stays near
-    # the frontal value: the jaw-contour points 0, 1, 15, 16 in geometry.RIGID are silhouette points
-    # that do not follow the 3D model's ear-level positions under pitch, and they outvote the nose.
-    pytest.param("lp_d3.mp4", marks=pytest.mark.xfail(
-        reason="pitch insensitive to head nods on lp_d3 (r = 0.16); jaw contour points in geometry.RIGID",
-        strict=False)),
-]
+PITCH_CLIPS = ["lia_vox_driving2.mp4", "sadtalker_katiehill.mp4",
+               # the woman bows her head twice (frames ~150-170, ~250-265): caught by the inner-face refinement
+               "lp_d3.mp4"]
 
 
 @pytest.mark.parametrize("clip", YAW_CLIPS)

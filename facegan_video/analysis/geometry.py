@@ -16,6 +16,10 @@ from facegan_video.models import DATA_DIR
 
 #: Points that barely move with expression: jaw beside the ears, nose bridge and tip, eye corners.
 RIGID = np.array([0, 1, 15, 16, 27, 28, 29, 30, 36, 39, 42, 45])
+#: The inner face alone: dlib slides the outline points under pitch, these stay put.
+INNER = np.array([27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
+#: A refinement on INNER that moves the head more than this (radians) is taken as a bad fit.
+MAX_REFINE = np.radians(15)
 
 
 @lru_cache(maxsize=1)
@@ -61,9 +65,21 @@ def euler_from_matrix(r: np.ndarray) -> np.ndarray:
 
 def solve_pose(landmarks: np.ndarray, cam: np.ndarray, guess: tuple[np.ndarray, np.ndarray] | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-    """PnP of one face's rigid landmarks against the mean face; returns (rvec, tvec)."""
-    obj = mean_face()[RIGID]
-    img = np.ascontiguousarray(landmarks[RIGID], np.float64)
+    """PnP against the mean face; returns (rvec, tvec).
+
+    A fit on RIGID points (stable for yaw and roll) is refined on the INNER points, which track
+    nods that the face outline hides; the refinement is kept unless it jumps implausibly far.
+    """
+    rvec, tvec = _pnp(landmarks, RIGID, cam, guess)
+    rvec2, tvec2 = _pnp(landmarks, INNER, cam, (rvec, tvec))
+    change = cv2.Rodrigues(cv2.Rodrigues(rvec2)[0] @ cv2.Rodrigues(rvec)[0].T)[0]
+    return (rvec2, tvec2) if np.linalg.norm(change) < MAX_REFINE else (rvec, tvec)
+
+
+def _pnp(landmarks: np.ndarray, idx: np.ndarray, cam: np.ndarray,
+         guess: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    obj = mean_face()[idx]
+    img = np.ascontiguousarray(landmarks[idx], np.float64)
     if guess is None:
         ok, rvec, tvec = cv2.solvePnP(obj, img, cam, None, flags=cv2.SOLVEPNP_EPNP)
         use_guess = ok

@@ -43,7 +43,7 @@ class Dlib68:
                 continue
             crop = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
             crop = cv2.resize(crop, None, fx=scale, fy=scale,
-                              interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+                              interpolation=cv2.INTER_AREA if scale < 0.5 else cv2.INTER_LINEAR)
             rect = dlib.rectangle(int(round((x0 - cx0) * scale)), int(round((y0 - cy0) * scale)),
                                   int(round((x1 - cx0) * scale)), int(round((y1 - cy0) * scale)))
             shape = self._predictor(crop, rect)
