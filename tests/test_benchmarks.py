@@ -44,3 +44,43 @@ def test_bench_extract_reports_every_stage(carphone_path: Path, tmp_path: Path) 
     assert e2e["fps"] > 0 and e2e["fps_incl_model_load"] > 0
     assert all(f > 0 for f in e2e["runs_fps"])
     assert clip["peak_rss_mb"] > 0
+
+
+#: decode, driving analysis (total and its parts), transform, warp, blend, encode
+REENACT_STAGES = {"decode", "analysis", "detect", "track", "landmarks", "au_pose", "smooth",
+                  "transform", "reenact", "mix", "encode"}
+
+
+@pytest.mark.benchmark
+def test_bench_reenact_reports_every_stage(shared_clips: Path, tmp_path: Path) -> None:
+    clip = shared_clips / "lp_d3.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} is missing")
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_reenact", "--driving", str(clip), "--frames", "20",
+         "--repeats", "1", "--json", str(out), "--quiet"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+
+    assert results["benchmark"] == "reenact"
+    assert results["machine"]["cpu_count"] >= 1
+    assert {"torch", "dlib", "av", "numpy"} <= set(results["versions"])
+    [case] = results["cases"]
+    assert case["driving"] == clip.name
+    assert case["source_size"] == [512, 512]
+    assert case["frames"] == 20
+
+    assert set(case["stages"]) == REENACT_STAGES
+    for key, stage in case["stages"].items():
+        assert math.isfinite(stage["ms_per_frame"]) and stage["ms_per_frame"] > 0, key
+        assert stage["calls"] > 0, key
+    assert all(case["setup_s"][key] > 0 for key in ("driving_analyzer", "source_analysis"))
+
+    e2e, floor = case["end_to_end"], case["floor"]
+    assert e2e["fps"] > 0 and e2e["fps_excl_setup"] > 0
+    assert all(f > 0 for f in e2e["runs_fps"])
+    assert floor["decode_encode_fps"] > 0 and floor["decode_fps"] > 0
+    assert case["peak_rss_mb"] > 0

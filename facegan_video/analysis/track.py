@@ -78,15 +78,23 @@ class IouTracker:
             used_d.add(di)
             track = self.tracks[tid]
             track.box, track.missed, track.fresh = detections[di].box.astype(np.float32), 0, True
+        new = [det for di, det in enumerate(detections) if di not in used_d]
         for tid in list(self.tracks):
             if tid not in used_t:
-                self.tracks[tid].missed += 1
-                if self.tracks[tid].missed > self.max_missed:
+                track = self.tracks[tid]
+                track.missed += 1
+                # a drifted track over a face that is detected again would become a duplicate: the
+                # detection takes over the track (keeping its id)
+                overlap = [d for d in new if iou(track.box, d.box) > 0.1]
+                if overlap:
+                    det = max(overlap, key=lambda d: iou(track.box, d.box))
+                    new.remove(det)
+                    track.box, track.missed, track.fresh = det.box.astype(np.float32), 0, True
+                elif track.missed > self.max_missed:
                     del self.tracks[tid]
-        for di, det in enumerate(detections):
-            if di not in used_d:
-                self.tracks[self._next_id] = _Track(box=det.box.astype(np.float32))
-                self._next_id += 1
+        for det in new:
+            self.tracks[self._next_id] = _Track(box=det.box.astype(np.float32))
+            self._next_id += 1
 
     def observe(self, track_id: int, landmarks: np.ndarray, confidence: float) -> None:
         track = self.tracks.get(track_id)
