@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from types import TracebackType
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO
@@ -21,6 +20,7 @@ from facegan_video.analysis.geometry import landmark_confidence
 from facegan_video.errors import MediaError, NoFaceError, OutputError
 from facegan_video.types import AU_NAMES, FaceRecord
 from facegan_video.video import AtomicTarget, VideoWriter, atomic_path
+from facegan_video.video.atomic import CommitOnExit
 
 #: FACS names of the 17 intensity AUs, for plot and overlay labels.
 AU_DESCRIPTIONS: dict[str, str] = {
@@ -85,7 +85,7 @@ def _row(record: FaceRecord) -> list[str]:
     )
 
 
-class CsvWriter:
+class CsvWriter(CommitOnExit):
     """OpenFace-style CSV of face records; the file appears at `path` only when close() succeeds.
 
     ``frame`` is 1-based as in OpenFace (``FaceRecord.frame`` is 0-based).
@@ -138,16 +138,6 @@ class CsvWriter:
                 pass  # the temp file is being thrown away anyway
         self._target.discard()
 
-    def __enter__(self) -> CsvWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def read_openface_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -301,7 +291,7 @@ def draw_overlay(image: np.ndarray, records: list[FaceRecord]) -> np.ndarray:
     return out
 
 
-class OverlayWriter:
+class OverlayWriter(CommitOnExit):
     """Video of the analysed frames with faces drawn on; atomic like VideoWriter (extra options go to it)."""
 
     def __init__(self, path: str | os.PathLike, fps: float, **video_options: object) -> None:
@@ -321,13 +311,3 @@ class OverlayWriter:
     def abort(self) -> None:
         self._video.abort()
 
-    def __enter__(self) -> OverlayWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

@@ -97,26 +97,28 @@ def neutral_portrait(shared_clips):
     return shared_clips.parent / "portraits" / "lp_s11.jpg"
 
 
-def test_edit_smile_lifts_lip_corners(faces, neutral_portrait, tmp_path):
-    src = read_image(neutral_portrait)
-    out = tmp_path / "smile.png"
-    edit(neutral_portrait, out, [parse_au_edit("AU12=+2")], quiet=True)
+def edited(faces, path, change, tmp_path):
+    """Landmarks of the source and of its edit, and the identity distance between them."""
+    src = read_image(path)
+    out = tmp_path / "edited.png"
+    edit(path, out, [parse_au_edit(change)], quiet=True)
     res = read_image(out)
     a, b = faces.landmarks(src), faces.landmarks(res)
+    return a, b, distance(faces.emb.embed(res, b), faces.emb.embed(src, a))
+
+
+def test_edit_smile_lifts_lip_corners(faces, neutral_portrait, tmp_path):
+    a, b, dist = edited(faces, neutral_portrait, "AU12=+2", tmp_path)
     io = np.linalg.norm(a[45] - a[36])
     lift = ((a[[48, 54], 1].mean() - a[[51, 57], 1].mean()) - (b[[48, 54], 1].mean() - b[[51, 57], 1].mean())) / io
     widen = (np.linalg.norm(b[54] - b[48]) - np.linalg.norm(a[54] - a[48])) / io
     assert lift > 0.02 or widen > 0.05, (lift, widen)
-    assert distance(faces.emb.embed(res, b), faces.emb.embed(src, a)) < 0.45
+    assert dist < 0.45
 
 
 def jaw_drop(faces, path, tmp_path):
-    src = read_image(path)
-    out = tmp_path / "open.png"
-    edit(path, out, [parse_au_edit("AU26=+3")], quiet=True)
-    res = read_image(out)
-    a, b = faces.landmarks(src), faces.landmarks(res)
-    return lip_gap(b) - lip_gap(a), distance(faces.emb.embed(res, b), faces.emb.embed(src, a))
+    a, b, dist = edited(faces, path, "AU26=+3", tmp_path)
+    return lip_gap(b) - lip_gap(a), dist
 
 
 def test_edit_jaw_drop_opens_mouth(faces, neutral_portrait, tmp_path):

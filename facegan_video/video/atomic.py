@@ -71,3 +71,22 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         target.discard()
         raise
     target.commit()
+
+
+class CommitOnExit:
+    """Context-manager protocol for writers: ``close()`` (commit) on success, ``abort()`` on error."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -8,13 +8,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from functools import cache
-from types import TracebackType
 
 import av
 import numpy as np
 
 from facegan_video.errors import MediaError, OutputError
-from facegan_video.video.atomic import AtomicTarget
+from facegan_video.video.atomic import AtomicTarget, CommitOnExit
 from facegan_video.video.reader import _check_file, _reason
 
 #: Preferred first; "h264" picks whatever H.264 encoder the FFmpeg build has.
@@ -116,7 +115,7 @@ class _AudioTrack:
         self._input.close()
 
 
-class VideoWriter:
+class VideoWriter(CommitOnExit):
     """H.264/yuv420p writer; frames go to a temp file that replaces `path` only when close() succeeds."""
 
     def __init__(
@@ -234,13 +233,3 @@ class VideoWriter:
             audio, self._audio = self._audio, None
             audio.close()
 
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
