@@ -58,7 +58,9 @@ def facegan_video_au_estimators() -> list[Backend]:
 
     Each factory returns an ``AUEstimator``: ``estimate(landmarks, image_size) -> list[Analysis]``
     with the 17 OpenFace intensity AUs (0-5, NaN where not provided) and pose in OpenFace's
-    conventions. ``Backend.extra["provides"]`` lists the AUs it measures.
+    conventions. ``Backend.extra["provides"]`` lists the AUs it measures. A backend that reads
+    appearance may add an ``images`` keyword to ``estimate``: the pipeline then also passes the
+    RGB frame of each face.
     """
 
 

@@ -6,6 +6,7 @@ estimation is called once per batch of frames. Memory is bounded by the batch si
 
 from __future__ import annotations
 
+import inspect
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -55,6 +56,8 @@ class FaceAnalyzer:
         self.tracker = make("track")
         self.landmarker = make("landmarks")
         self.au = make("au")
+        # appearance-based AU backends (e.g. OpenFace) also take the frames
+        self._au_wants_images = "images" in inspect.signature(self.au.estimate).parameters
         self.smoother = make("smooth")
         self.select = FaceSelector(self.config.faces)
 
@@ -85,15 +88,19 @@ class FaceAnalyzer:
                     records.append(FaceRecord(frame.index, frame.timestamp, tid, box, lm,
                                               success=bool(c >= 0.5 and np.isfinite(lm).all())))
             per_frame.append(records)
-        self._analyse([r for recs in per_frame for r in recs if r.success], frames[0])
+        self._analyse([r for recs in per_frame for r in recs if r.success], frames)
         for frame, records in zip(frames, per_frame):
             yield frame, [self.smoother.smooth(r) for r in records]
 
-    def _analyse(self, records: list[FaceRecord], frame: Frame) -> None:
+    def _analyse(self, records: list[FaceRecord], frames: list[Frame]) -> None:
         if not records:
             return
-        h, w = frame.image.shape[:2]
+        h, w = frames[0].image.shape[:2]
+        extra = {}
+        if self._au_wants_images:
+            by_index = {f.index: f.image for f in frames}
+            extra["images"] = [by_index[r.frame] for r in records]
         results: list[Analysis] = self.au.estimate(np.stack([r.landmarks for r in records]), (w, h),
-                                                   [r.face_id for r in records])
+                                                   [r.face_id for r in records], **extra)
         for record, analysis in zip(records, results):
             record.analysis = analysis
