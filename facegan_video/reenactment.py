@@ -49,10 +49,11 @@ class ReenactOptions:
 
 def resolve_device(name: str) -> str:
     """``auto`` picks CUDA, then MPS, then CPU; an unavailable explicit choice is an error."""
-    import torch
-
     if name not in DEVICES:
         raise ConfigError(f"unknown device {name!r}: use {', '.join(DEVICES)}")
+    if name == "cpu":
+        return name
+    import torch  # only here: the default backends run without it, and it takes a second to import
     available = {"cpu": True, "cuda": torch.cuda.is_available(),
                  "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())}
     if name == "auto":
@@ -66,7 +67,10 @@ class Renderer:
     """Transformer, reenactor and mixer for one source face, built from the config's choices."""
 
     def __init__(self, config: AnalysisConfig, device: str) -> None:
+        """``device`` (auto, cpu, cuda, mps) is resolved only if a chosen backend takes one."""
         reg = get_registry()
+        if device not in DEVICES:
+            raise ConfigError(f"unknown device {device!r}: use {', '.join(DEVICES)}")
 
         def make(stage: str) -> Any:
             choice = config.stage(stage)
@@ -74,7 +78,7 @@ class Renderer:
             name = choice.backend or reg.default(stage)
             entry = reg.backends(stage).get(name)
             if entry is not None and "device" in inspect.signature(entry.backend.factory).parameters:
-                options.setdefault("device", device)
+                options.setdefault("device", resolve_device(device))
             return reg.create(stage, name, **options)
 
         self.transformer = make("transform")
@@ -158,7 +162,7 @@ def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | 
     if opts.audio not in ("driving", "none"):
         raise ConfigError(f"unknown audio choice {opts.audio!r}: use driving or none")
     check_writable(output)
-    renderer = Renderer(config, resolve_device(opts.device))
+    renderer = Renderer(config, opts.device)
     drive_analyzer = FaceAnalyzer(_analysis_config(config, opts.driving_face))
     source_is_video = not is_image_path(source)
     with ExitStack() as stack:

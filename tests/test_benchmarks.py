@@ -82,5 +82,5 @@ def test_bench_reenact_reports_every_stage(shared_clips: Path, tmp_path: Path) -
     e2e, floor = case["end_to_end"], case["floor"]
     assert e2e["fps"] > 0 and e2e["fps_excl_setup"] > 0
     assert all(f > 0 for f in e2e["runs_fps"])
-    assert floor["decode_encode_fps"] > 0 and floor["decode_fps"] > 0
+    assert floor["decode_encode_fps"] > 0 and floor["decode_fps"] > 0 and floor["output_transcode_fps"] > 0
     assert case["peak_rss_mb"] > 0
