@@ -67,10 +67,10 @@ class Renderer:
     """Transformer, reenactor and mixer for one source face, built from the config's choices."""
 
     def __init__(self, config: AnalysisConfig, device: str) -> None:
-        """``device`` (auto, cpu, cuda, mps) is resolved only if a chosen backend takes one."""
+        """``auto`` is resolved (importing torch) only if a chosen backend takes a device."""
         reg = get_registry()
-        if device not in DEVICES:
-            raise ConfigError(f"unknown device {device!r}: use {', '.join(DEVICES)}")
+        if device != "auto":
+            resolve_device(device)  # an explicit choice must exist, used or not
 
         def make(stage: str) -> Any:
             choice = config.stage(stage)
