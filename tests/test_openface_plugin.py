@@ -407,3 +407,25 @@ def test_plugins_command_lists_openface():
         pytest.skip("facegan_video.cli is not runnable with -m")
     assert proc.returncode == 0, proc.stderr
     assert "openface" in proc.stdout and "facegan-video-openface" in proc.stdout
+
+
+def test_extract_cli_with_openface_backend(tmp_path, csv_22, astronaut_face):
+    """`facegan-video extract IMG --au-backend openface` end to end against the stand-in executable."""
+    import cv2
+    from skimage import data
+
+    from facegan_video.extract_output import read_openface_csv
+
+    img = tmp_path / "astronaut.png"
+    cv2.imwrite(str(img), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    script = _write_standin(tmp_path / "bin", csv_22)
+    out = tmp_path / "of.csv"
+    proc = subprocess.run([sys.executable, "-m", "facegan_video.cli", "extract", str(img), "-o", str(out),
+                           "--au-backend", "openface", "--smoothing", "off", "-q"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, ENV_VAR: str(script)})
+    assert proc.returncode == 0, proc.stderr
+    cols = read_openface_csv(out)
+    expected = parse_openface_text(csv_22)[0]
+    assert cols["success"][0] == 1
+    np.testing.assert_allclose([cols[f"{a}_r"][0] for a in AU_NAMES], expected.aus, atol=0.006)
+    assert len(_argv_log(script)) == 1
