@@ -504,15 +504,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for clip in clips:
         log(f"benchmarking {clip} ...")
         results["clips"].append(bench_clip(clip, max_frames=args.frames, repeats=args.repeats, log=log))
+    report(results, args, print_report, markdown_tables)
+    return results
+
+
+def report(results: dict, args, printer, to_markdown) -> None:
+    """Print the table unless --quiet, and write --json / --markdown files when asked."""
     if not args.quiet:
-        print_report(results)
+        printer(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown_tables(results))
-    return results
+        args.markdown.write_text(to_markdown(results))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,6 @@ Three kinds of measurement per case:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -69,6 +68,7 @@ from benchmarks.bench_extract import (
     instrument,
     machine,
     peak_rss_mb,
+    report,
     timed_frames,
     versions,
 )
@@ -564,14 +564,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         fps = main_case["end_to_end"]["fps"]
         results["target"] = {"fps_required": TARGET_FPS, "fps": fps, "met": fps >= TARGET_FPS,
                              "frames": main_case["frames"]}
-    if not args.quiet:
-        print_report(results)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown_tables(results))
+    report(results, args, print_report, markdown_tables)
     return results
 
 

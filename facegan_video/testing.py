@@ -55,6 +55,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from facegan_video.analysis.track import iou
 from facegan_video.errors import BackendUnavailableError, ConfigError, FaceganError
 from facegan_video.types import (
     AU_NAMES,
@@ -257,14 +258,6 @@ def _iod(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(landmarks[45] - landmarks[36]))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def _mirror(landmarks: np.ndarray, width: int) -> np.ndarray:
     """Landmarks of the horizontally flipped image, in iBUG order again."""
     out = landmarks[..., MIRROR, :].copy()
@@ -370,7 +363,7 @@ def _find_face(dets: list[Detection], landmarks: np.ndarray, what: str) -> Detec
 def _same_detections(a: list[Detection], b: list[Detection], what: str, min_iou: float | None) -> None:
     _require(len(a) == len(b), f"{what}: {len(a)} vs {len(b)} detections")
     for da in a:
-        best = max((_iou(da.box, db.box) for db in b), default=0.0)
+        best = max((iou(da.box, db.box) for db in b), default=0.0)
         if min_iou is None:
             _require(any(np.allclose(da.box, db.box, atol=1e-3) and abs(da.score - db.score) < 1e-4 for db in b),
                      f"{what}: detection {da.box.round(2).tolist()} ({da.score:.4f}) differs")

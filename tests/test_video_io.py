@@ -7,7 +7,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 import pytest
 
@@ -16,7 +15,6 @@ from facegan_video.video import (
     RandomAccessReader,
     VideoWriter,
     atomic_path,
-    check_writable,
     is_image_path,
     open_video,
     read_image,
