@@ -210,6 +210,38 @@ def edit(
         err.print(f"-> {out}")
 
 
+@app.command(name="eval")
+def evaluate(
+    sources: Path = typer.Option(..., "--sources", help="Folder of source portraits (.png/.jpg)."),
+    driving: Path = typer.Option(..., "--driving", help="Folder of driving clips (.mp4)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Report folder: metrics.json, report.md, PNG plots."),
+    transforms: Optional[str] = typer.Option(None, "--transforms", help="Landmark transformers to compare, e.g. "
+                                             "analytic,direct (default: every installed one)."),
+    max_frames: int = typer.Option(30, "--max-frames", help="Frames read from each driving clip."),
+    frame_step: int = typer.Option(5, "--frame-step", help="Use every N-th of those frames."),
+    max_pairs: int = typer.Option(6, "--max-pairs", help="Cross-reenactment pairs (source x clip of another person)."),
+    cross_mode: str = typer.Option("relative", "--cross-mode", help="Motion mode for cross-reenactment: relative, "
+                                   "or absolute as in the paper."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Score configurations with the paper's protocol: MSE/PSNR/SSIM (self-reenactment), CSIM, PSIM, ED
+    (cross-reenactment), LSIM, identity pass rate and motion correlations.
+
+    Identities come from a MANIFEST.tsv `person_label` column next to the inputs when present.
+
+    Example: `facegan-video eval --sources portraits/ --driving clips/ -o report/`
+    """
+    from facegan_video.evaluation import EvalConfig, default_configs, run_eval
+
+    configs = ([EvalConfig(name.strip(), name.strip()) for name in transforms.split(",") if name.strip()]
+               if transforms else default_configs())
+    run_eval(sources, driving, output, configs, max_frames=max_frames, frame_step=frame_step, quiet=quiet,
+             max_pairs=max_pairs, cross_mode=cross_mode, config=load_config(config))
+    if not quiet:
+        err.print(f"report -> {output / 'report.md'}")
+
+
 @app.command()
 def plugins() -> None:
     """List every stage, its backends, the plugin distribution providing each, and the default."""
