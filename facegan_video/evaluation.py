@@ -8,7 +8,7 @@ the same, deterministically chosen inputs:
   frame's own AUs and pose) and the output is compared with the real frame: **MSE** (RGB in [0, 1]),
   **PSNR** (dB, 10·log10(1/MSE)) and **SSIM** (scikit-image, channel_axis=2, data_range=1).
 * **Cross-reenactment**: each source portrait × each driving clip of *another* identity (the first
-  ``max_pairs`` such pairs sorted by file name), *relative* mode (the default ``reenact`` path). Each
+  ``max_pairs`` such pairs, spread over portraits and clips), *relative* mode (the default ``reenact`` path). Each
   output frame is re-analysed from scratch (detect, landmarks, geometric AUs, no smoothing):
   **CSIM** cosine of dlib face embeddings output vs source (↑); **PSIM** cosine of the head-pose
   angle vectors (pitch, yaw, roll) output vs driving (↑, the paper's definition; unstable for
@@ -308,8 +308,8 @@ def run_eval(sources: Path, driving: Path, out_dir: Path, configs: list[EvalConf
              config: AnalysisConfig | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Run the protocol for each configuration, write the outputs, return the metrics dict.
 
-    ``max_pairs`` caps the cross-reenactment pairs (the first ones sorted by portrait, then clip
-    name); ``cross_mode`` is the motion mode of cross-reenactment (``relative``, the default
+    ``max_pairs`` caps the cross-reenactment pairs (spread deterministically over portraits and clips);
+    ``cross_mode`` is the motion mode of cross-reenactment (``relative``, the default
     ``reenact`` path, or ``absolute``, the paper's). ``config`` (e.g. from ``--config``) sets the
     analysis backends and the reenactor/mixer; each configuration only replaces the transform.
     Raises MediaError (missing/empty folders), ConfigError (bad arguments, unknown backend) and
@@ -358,7 +358,16 @@ def run_eval(sources: Path, driving: Path, out_dir: Path, configs: list[EvalConf
         raise NoFaceError("no usable face in any source portrait or driving clip")
     src_emb = {p.path: embedder.embed(p.image, p.face.landmarks) for p in portraits}
 
-    cross_pairs = [(p, c) for p in portraits for c in clips if p.label != c.label][:max_pairs]
+    # portrait i with clip (i * stride) mod n: every portrait and many people take part, deterministically
+    stride = max(1, len(clips) // max(1, len(portraits)))
+    cross_pairs = []
+    for k in range(len(portraits) * len(clips)):
+        p = portraits[k % len(portraits)]
+        c = clips[(k * stride + k // len(portraits)) % len(clips)]
+        if p.label != c.label and (p, c) not in cross_pairs:
+            cross_pairs.append((p, c))
+        if len(cross_pairs) >= max_pairs:
+            break
     # LSIM pairs (A image, A face, B face, label)
     lsim_pairs: list[tuple[np.ndarray, _Face, _Face, str, str]] = []
     for c in clips:
