@@ -216,7 +216,8 @@ def evaluate(
     driving: Path = typer.Option(..., "--driving", help="Folder of driving clips (.mp4)."),
     output: Path = typer.Option(..., "-o", "--output", help="Report folder: metrics.json, report.md, PNG plots."),
     transforms: Optional[str] = typer.Option(None, "--transforms", help="Landmark transformers to compare, e.g. "
-                                             "analytic,direct (default: every installed one)."),
+                                             "analytic,direct (default: the config's [[eval.configs]], else every "
+                                             "installed one)."),
     max_frames: int = typer.Option(30, "--max-frames", help="Frames read from each driving clip."),
     frame_step: int = typer.Option(5, "--frame-step", help="Use every N-th of those frames."),
     max_pairs: int = typer.Option(6, "--max-pairs", help="Cross-reenactment pairs (source x clip of another person)."),
@@ -232,10 +233,10 @@ def evaluate(
 
     Example: `facegan-video eval --sources portraits/ --driving clips/ -o report/`
     """
-    from facegan_video.evaluation import EvalConfig, default_configs, run_eval
+    from facegan_video.evaluation import EvalConfig, configs_from_toml, default_configs, run_eval
 
     configs = ([EvalConfig(name.strip(), name.strip()) for name in transforms.split(",") if name.strip()]
-               if transforms else default_configs())
+               if transforms else configs_from_toml(config) or default_configs())
     run_eval(sources, driving, output, configs, max_frames=max_frames, frame_step=frame_step, quiet=quiet,
              max_pairs=max_pairs, cross_mode=cross_mode, config=load_config(config))
     if not quiet:

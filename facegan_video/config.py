@@ -12,6 +12,10 @@ TOML layout (every key optional)::
     [analysis]
     faces = "all"         # all | largest | index:N | id:N
     batch_size = 32
+
+    [[eval.configs]]      # configurations `facegan-video eval` compares (read by evaluation.py)
+    name = "analytic"
+    transform = "analytic"
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def load_config(path: str | Path | None) -> AnalysisConfig:
         raise ConfigError(f"config file not found: {p}") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {p}: {exc}") from None
-    known = {"backends", "options", "analysis"}
+    known = {"backends", "options", "analysis", "eval"}
     if unknown := set(data) - known:
         raise ConfigError(f"config {p}: unknown table(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
     for stage, name in data.get("backends", {}).items():

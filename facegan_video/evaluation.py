@@ -48,7 +48,7 @@ import numpy as np
 
 from facegan_video.analysis.identity import SAME_PERSON, FaceEmbedder, cosine, distance
 from facegan_video.analysis.pipeline import FaceAnalyzer, FaceSelector
-from facegan_video.config import AnalysisConfig
+from facegan_video.config import AnalysisConfig, tomllib
 from facegan_video.errors import ConfigError, MediaError, NoFaceError
 from facegan_video.motion import combine
 from facegan_video.plugins import get_registry
@@ -102,6 +102,21 @@ class EvalConfig:
         cfg = copy.deepcopy(base) if base is not None else AnalysisConfig()
         cfg.set_backend("transform", self.transform)
         return cfg
+
+
+def configs_from_toml(path: Path | None) -> list[EvalConfig] | None:
+    """``[[eval.configs]]`` entries (``name``, ``transform``) of a TOML config, or None if it has none."""
+    if path is None:
+        return None
+    try:
+        entries = tomllib.loads(Path(path).read_text()).get("eval", {}).get("configs")
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    if entries is None:
+        return None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "transform" in e for e in entries):
+        raise ConfigError(f"config {path}: write each [[eval.configs]] with a transform (and a name)")
+    return [EvalConfig(str(e.get("name", e["transform"])), str(e["transform"])) for e in entries]
 
 
 def default_configs() -> list[EvalConfig]:

@@ -129,3 +129,17 @@ def test_landmark_measures() -> None:
     moved = rng_free * 2.5 + 40  # translation and scale do not count
     assert lsim(rng_free, moved) == pytest.approx(0.0, abs=1e-12)
     assert mouth_opening(rng_free) == pytest.approx(mouth_opening(moved))
+
+
+def test_configurations_from_toml(tmp_path):
+    from facegan_video.evaluation import configs_from_toml
+
+    cfg = tmp_path / "eval.toml"
+    cfg.write_text('[[eval.configs]]\nname = "ours"\ntransform = "analytic"\n\n[[eval.configs]]\ntransform = "direct"\n')
+    got = configs_from_toml(cfg)
+    assert [(c.name, c.transform) for c in got] == [("ours", "analytic"), ("direct", "direct")]
+    assert configs_from_toml(None) is None
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[eval.configs]]\nname = "x"\n')
+    with pytest.raises(ConfigError, match="transform"):
+        configs_from_toml(bad)
