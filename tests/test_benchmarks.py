@@ -84,3 +84,41 @@ def test_bench_reenact_reports_every_stage(shared_clips: Path, tmp_path: Path) -
     assert all(f > 0 for f in e2e["runs_fps"])
     assert floor["decode_encode_fps"] > 0 and floor["decode_fps"] > 0 and floor["output_transcode_fps"] > 0
     assert case["peak_rss_mb"] > 0
+
+
+@pytest.mark.benchmark
+def test_suite_quick_reports_every_section(shared_clips: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tmp.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.suite", "--quick", "--json", str(out), "--quiet"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+
+    assert results["benchmark"] == "suite"
+    assert results["devices"][0] == "cpu"
+    for section in ("extract", "reenact", "edit", "batch_sweep", "floor"):
+        assert results[section], section
+
+    def positive(x: float) -> bool:
+        return math.isfinite(x) and x > 0
+
+    assert len(results["extract"]) == 2
+    for clip in results["extract"]:
+        assert clip["frames"] > 0 and positive(clip["end_to_end"]["fps"])
+    assert [c["case"] for c in results["reenact"]] == ["512", "256"]
+    for case in results["reenact"]:
+        assert positive(case["end_to_end"]["fps"]) and positive(case["end_to_end"]["fps_excl_setup"])
+    assert [c["source_size"] for c in results["edit"]] == [[512, 512], [256, 256]]
+    for case in results["edit"]:
+        assert case["sweep"] == "AU26=0:4" and case["frames"] > 0
+        assert positive(case["end_to_end"]["fps"])
+        for key in ("transform", "reenact", "mix", "encode"):
+            assert positive(case["stages"][key]["ms_per_frame"]), key
+    assert [b["batch_size"] for b in results["batch_sweep"]] == [8, 32, 64]
+    assert all(positive(b["fps"]) and positive(b["fps_excl_setup"]) for b in results["batch_sweep"])
+    for floor in results["floor"]:
+        assert positive(floor["decode_encode_fps"]) and positive(floor["decode_fps"])
+    assert positive(results["peak_rss_mb"])
+    assert results["rows"]
