@@ -22,19 +22,17 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 from unittest import mock
 
 from benchmarks.bench_extract import (
-    StageTimes,
     _version,
-    git_commit,
     machine,
     peak_rss_mb,
     report,
-    versions,
+    run_header,
+    StageTimes,
 )
 from benchmarks.bench_reenact import astronaut_png, patches
 from facegan_video import reenactment
@@ -202,11 +200,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(msg, file=sys.stderr, flush=True)
 
     results: dict[str, Any] = {
-        "benchmark": "edit",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(),
-        "versions": {**versions(), "scikit-image": _version("scikit-image")},
+        **run_header("edit", {"scikit-image": _version("scikit-image")}),
         "settings": {"frames": args.frames, "sweep": args.sweep, "repeats": args.repeats, "config": "defaults"},
         "cases": [],
     }

@@ -374,6 +374,17 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform(), "loadavg_at_start": load}
 
 
+def run_header(name: str, extra_versions: dict[str, str] | None = None) -> dict[str, Any]:
+    """What every benchmark's JSON starts with: name, UTC date, commit, machine and versions."""
+    return {
+        "benchmark": name,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git": git_commit(),
+        "machine": machine(),
+        "versions": {**versions(), **(extra_versions or {})},
+    }
+
+
 def git_commit() -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
@@ -493,11 +504,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(msg, file=sys.stderr, flush=True)
 
     results: dict[str, Any] = {
-        "benchmark": "extract",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(),
-        "versions": versions(),
+        **run_header("extract"),
         "settings": {"frames": args.frames, "repeats": args.repeats, "config": "defaults"},
         "clips": [],
     }

@@ -51,7 +51,6 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from unittest import mock
@@ -60,17 +59,16 @@ import cv2
 import numpy as np
 
 from benchmarks.bench_extract import (
-    REPO_ROOT,
-    StageTimes,
-    TimedProxy,
     _version,
-    git_commit,
     instrument,
     machine,
     peak_rss_mb,
+    REPO_ROOT,
     report,
+    run_header,
+    StageTimes,
     timed_frames,
-    versions,
+    TimedProxy,
 )
 from facegan_video import reenactment
 from facegan_video.analysis.pipeline import FaceAnalyzer
@@ -541,11 +539,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(msg, file=sys.stderr, flush=True)
 
     results: dict[str, Any] = {
-        "benchmark": "reenact",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(),
-        "versions": {**versions(), "scikit-image": _version("scikit-image")},
+        **run_header("reenact", {"scikit-image": _version("scikit-image")}),
         "settings": {"frames": args.frames, "repeats": args.repeats, "config": "defaults",
                      "options": "ReenactOptions defaults (relative motion, all channels, driving audio)"},
         "cases": [],

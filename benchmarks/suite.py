@@ -28,13 +28,12 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 from unittest import mock
 
 from benchmarks import bench_edit, bench_extract, bench_reenact
-from benchmarks.bench_extract import _version, git_commit, machine, peak_rss_mb, report, versions
+from benchmarks.bench_extract import _version, machine, peak_rss_mb, report, run_header
 from facegan_video import reenactment
 from facegan_video.config import AnalysisConfig
 
@@ -70,11 +69,7 @@ def run_suite(*, quick: bool, repeats: int, log: Callable[[str], None]) -> dict[
     frames = QUICK_FRAMES if quick else None
     edit_frames = QUICK_FRAMES if quick else bench_edit.DEFAULT_FRAMES
     results: dict[str, Any] = {
-        "benchmark": "suite",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(),
-        "versions": {**versions(), "scikit-image": _version("scikit-image")},
+        **run_header("suite", {"scikit-image": _version("scikit-image")}),
         "settings": {"quick": quick, "frames": frames, "edit_frames": edit_frames, "repeats": repeats,
                      "batch_sizes": list(BATCH_SIZES), "sweep": bench_edit.DEFAULT_SWEEP},
     }
