@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from facegan_video import __version__
@@ -282,12 +283,11 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and a non-zero exit."""
-    for plugin_hook in (get_registry().pm.hook.facegan_video_register_commands,):
-        plugin_hook(app=app)
     try:
+        get_registry().pm.hook.facegan_video_register_commands(app=app)
         app(standalone_mode=False)
     except FaceganError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
