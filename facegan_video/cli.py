@@ -19,8 +19,10 @@ from facegan_video.plugins import STAGE_HOOKS, get_registry
 app = typer.Typer(
     name="facegan-video",
     help="Animate a face with the motion of a driving video and edit faces through Facial Action Units.\n\n"
-         "Start with `facegan-video extract VIDEO -o aus.csv --plot aus.png` to see what the analysis reads, "
-         "and `facegan-video plugins` to see every stage's backends.",
+         "Start with `facegan-video reenact portrait.png talk.mp4 -o out.mp4 --side-by-side`, "
+         "`facegan-video edit portrait.png --au AU12=+2 -o smile.png`, or "
+         "`facegan-video extract talk.mp4 -o aus.csv --plot aus.png` to see what the analysis reads; "
+         "`facegan-video plugins` lists every stage's backends.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
