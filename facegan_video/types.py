@@ -113,6 +113,36 @@ class Smoother(Protocol):
     def smooth(self, record: FaceRecord) -> FaceRecord: ...
 
 
+@runtime_checkable
+class LandmarkTransformer(Protocol):
+    """Source landmarks + target motion -> target landmarks that keep the source's face shape."""
+
+    def transform(self, source: Any, target_motion: np.ndarray,
+                  driving_landmarks: np.ndarray | None = None) -> np.ndarray:
+        """source: ``reenact.transform.SourceFace``; target_motion (N, 20) -> (N, 68, 2) float32."""
+        ...
+
+
+@runtime_checkable
+class Reenactor(Protocol):
+    """Renders the source face at target landmarks."""
+
+    def reenact(self, source: np.ndarray, source_landmarks: np.ndarray,
+                target_landmarks: np.ndarray) -> np.ndarray:
+        """HxWx3 uint8 source, (68, 2) and (N, 68, 2) landmarks -> (N, H, W, 3) uint8 frames."""
+        ...
+
+
+@runtime_checkable
+class Mixer(Protocol):
+    """Puts the reenacted face onto the source frame or another background."""
+
+    def mix(self, source: np.ndarray, reenacted: np.ndarray, target_landmarks: np.ndarray,
+            background: np.ndarray | None = None, *, source_landmarks: np.ndarray | None = None) -> np.ndarray:
+        """(N, H, W, 3) uint8 reenacted frames -> (N, H, W, 3) uint8 output frames."""
+        ...
+
+
 @dataclass
 class Backend:
     """A named implementation of one stage, contributed by a plugin.

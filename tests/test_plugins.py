@@ -389,3 +389,14 @@ def test_register_at_run_time(fresh_registry):
     assert entry.plugin.name == "runtime"
     assert entry.plugin.distribution == "(registered at run time)"
     assert {"one-euro", "none"} <= set(fresh_registry.backends("smooth"))
+
+
+@pytest.mark.parametrize("stage,protocol", [("transform", "LandmarkTransformer"), ("reenact", "Reenactor"),
+                                            ("mix", "Mixer")])
+def test_render_stage_backends_satisfy_their_protocol(stage, protocol):
+    import facegan_video.types as types
+    from facegan_video.plugins import get_registry
+
+    registry = get_registry()
+    for name in registry.backends(stage):
+        assert isinstance(registry.create(stage, name), getattr(types, protocol)), name
