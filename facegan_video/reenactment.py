@@ -100,9 +100,18 @@ def _analysis_config(config: AnalysisConfig, faces: str, smooth: bool = True) ->
     return cfg
 
 
-def source_face(image: np.ndarray, config: AnalysisConfig, choice: str, label: str) -> SourceFace:
+def source_analyzer(config: AnalysisConfig, choice: str) -> FaceAnalyzer:
+    """The analyzer for still sources; reuse it (``source_face(..., analyzer=)``) over many images."""
+    return FaceAnalyzer(_analysis_config(config, "all" if choice == "auto" else choice, smooth=False))
+
+
+def source_face(image: np.ndarray, config: AnalysisConfig, choice: str, label: str,
+                analyzer: FaceAnalyzer | None = None) -> SourceFace:
     """Analyse a still source; ``auto`` insists on exactly one face."""
-    analyzer = FaceAnalyzer(_analysis_config(config, "all" if choice == "auto" else choice, smooth=False))
+    if analyzer is None:
+        analyzer = source_analyzer(config, choice)
+    else:
+        analyzer.reset()  # each source image is analysed on its own
     _, records = next(analyzer.run([Frame(0, 0.0, image)]))
     records = [r for r in records if r.success and r.analysis is not None]
     if not records:
@@ -168,13 +177,14 @@ def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | 
     with ExitStack() as stack:
         drv = stack.enter_context(open_video(driving, max_frames=opts.max_frames))
         src_frames = None
+        src_analyzer = source_analyzer(config, opts.source_face)
         if source_is_video:
             src_video = stack.enter_context(open_video(source))
             src_frames = iter(src_video)
             src_image = next(src_frames).image
         else:
             src_image = read_image(source)
-        face = source_face(src_image, config, opts.source_face, str(source))
+        face = source_face(src_image, config, opts.source_face, str(source), src_analyzer)
         background = load_background(opts.background, src_image.shape)
         audio = driving if opts.audio == "driving" and drv.info.has_audio else None
         writer = stack.enter_context(VideoWriter(output, drv.info.fps, audio_from=audio))
@@ -223,7 +233,8 @@ def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | 
                 nxt = next(src_frames, None)
                 if nxt is not None:
                     src_image = nxt.image
-                    face = source_face(src_image, config, opts.source_face, f"{source} frame {nxt.index}")
+                    face = source_face(src_image, config, opts.source_face, f"{source} frame {nxt.index}",
+                                       src_analyzer)
             if last is None:
                 motion, lms = face.motion, face.landmarks
             else:

@@ -52,13 +52,18 @@ class FaceAnalyzer:
             choice = self.config.stage(stage)
             return reg.create(stage, choice.backend, **choice.options)
 
+        self._make = make
         self.detector = make("detect")
-        self.tracker = make("track")
         self.landmarker = make("landmarks")
-        self.au = make("au")
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream: fresh tracks, pose warm starts and filters; the loaded models are kept."""
+        self.tracker = self._make("track")
+        self.au = self._make("au")
         # appearance-based AU backends (e.g. OpenFace) also take the frames
         self._au_wants_images = "images" in inspect.signature(self.au.estimate).parameters
-        self.smoother = make("smooth")
+        self.smoother = self._make("smooth")
         self.select = FaceSelector(self.config.faces)
 
     def run(self, frames: Iterable[Frame], batch_size: int | None = None
