@@ -78,7 +78,7 @@ BatchOpt = typer.Option(None, "--batch-size", help="Frames per batch (memory is 
 
 @app.command()
 def extract(
-    source: Path = typer.Argument(..., help="Video (any FFmpeg-readable file) or still image."),
+    source: Path = typer.Argument(..., metavar="INPUT", help="Video (any FFmpeg-readable file) or still image."),
     output: Path = typer.Option(..., "-o", "--output", help="CSV to write, OpenFace FeatureExtraction columns."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw AU and head-pose time courses to this PNG."),
     overlay: Optional[Path] = typer.Option(None, "--overlay", help="Also write the video with landmarks drawn (MP4)."),
@@ -127,8 +127,9 @@ def _render_backends(cfg: AnalysisConfig, transform: Optional[str], reenactor: O
 
 @app.command()
 def reenact(
-    source: Path = typer.Argument(..., help="Source portrait (image) or video whose face is animated."),
-    driving: Path = typer.Argument(..., help="Driving video whose expressions and head motion are copied."),
+    source: Path = typer.Argument(..., metavar="SOURCE", help="Source portrait (image) or video whose face is animated."),
+    driving: Path = typer.Argument(..., metavar="DRIVING", help="Driving video whose expressions and head motion are "
+                                   "copied."),
     output: Path = typer.Option(..., "-o", "--output", help="MP4 to write (H.264, the driving clip's fps and length)."),
     motion: str = typer.Option("relative", "--motion", help="relative: the driver's change since its first frame "
                                "added to the source's own expression; absolute: the driver's AUs and pose as they are "
@@ -177,7 +178,7 @@ def reenact(
 
 @app.command()
 def edit(
-    source: Path = typer.Argument(..., help="Image or video with a face."),
+    source: Path = typer.Argument(..., metavar="SOURCE", help="Image or video with a face."),
     output: Path = typer.Option(..., "-o", "--output", help="Image (.png/.jpg) for an image, MP4 for a video or a sweep."),
     au: Optional[List[str]] = typer.Option(None, "--au", help="AU12=+2 raises AU12 by 2, AU12=-1 lowers it, AU45=5 "
                                            "sets it (0-5). Names as OpenFace: AU12 or AU12_r. Repeatable."),
@@ -247,13 +248,26 @@ def evaluate(
 
 
 @app.command()
-def plugins() -> None:
-    """List every stage, its backends, the plugin distribution providing each, and the default."""
+def plugins(
+    stage: Optional[str] = typer.Argument(None, metavar="[STAGE]", help="Only this stage (detect, track, "
+                                          "landmarks, au, smooth, transform, reenact, mix)."),
+) -> None:
+    """List every stage, its backends, the plugin distribution providing each, the default, and each
+    backend's options (set them with `--opt STAGE.KEY=VALUE` or `[options.STAGE]` in the TOML config).
+
+    Example: `facegan-video plugins transform`
+    """
     reg = get_registry()
+    if stage is not None and stage not in STAGE_HOOKS:
+        raise ConfigError(f"unknown stage {stage!r}; stages are: {', '.join(STAGE_HOOKS)}")
+    stages = [stage] if stage else list(STAGE_HOOKS)
     table = Table(title="facegan-video backends", show_lines=False)
     for col in ("stage", "backend", "default", "provided by", "description"):
         table.add_column(col)
-    for stage in STAGE_HOOKS:
+    options = Table(title="backend options (--opt STAGE.KEY=VALUE)")
+    for col in ("option", "type", "default", "allowed", "meaning"):
+        options.add_column(col)
+    for stage in stages:
         entries = reg.backends(stage)
         default = reg.default(stage)
         if not entries:
@@ -261,8 +275,11 @@ def plugins() -> None:
         for name, entry in sorted(entries.items()):
             table.add_row(stage, name, "yes" if name == default else "",
                           f"{entry.plugin.distribution} {entry.plugin.version}", entry.backend.summary)
+            for o in entry.backend.options:
+                options.add_row(f"{stage}.{o.name} ({name})", o.type_name, o.default_text(), o.describe(), o.help)
     out = Console(width=max(Console().width, 140))
     out.print(table)
+    out.print(options)
     loaded = Table(title="plugins")
     for col in ("plugin", "module", "distribution", "status"):
         loaded.add_column(col)
@@ -284,27 +301,21 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def main() -> None:
-    """Console entry point: user errors become one line on stderr and a non-zero exit."""
+    """Console entry point.
+
+    Typer runs in standalone mode, so usage errors (unknown option or command, missing argument)
+    print Typer's own usage text and exit 2 whatever click Typer bundles; errors of ours
+    (``FaceganError``: bad input, configuration, environment) become one line and a non-zero exit.
+    """
     try:
         get_registry().pm.hook.facegan_video_register_commands(app=app)
-        app(standalone_mode=False)
+        app(prog_name="facegan-video")
     except FaceganError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
     except KeyboardInterrupt:
         err.print("interrupted; no output was written")
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -244,16 +244,39 @@ def pearson(x: list[float], y: list[float]) -> float:
     return float(np.corrcoef(xa, ya)[0, 1])
 
 
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0, win_size: int = 7) -> float:
+    """Mean SSIM of two HxWxC float images, computed as scikit-image's ``structural_similarity``
+    does by default (uniform 7x7 window, sample covariance, K1 0.01, K2 0.03, borders of half a window
+    left out, channels averaged), without depending on it."""
+    import cv2
+
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    n = win_size * win_size
+    cov_norm = n / (n - 1)
+    pad = (win_size - 1) // 2
+    scores = []
+    for ch in range(a.shape[2]):
+        x, y = np.ascontiguousarray(a[..., ch], np.float64), np.ascontiguousarray(b[..., ch], np.float64)
+
+        def box(img: np.ndarray) -> np.ndarray:
+            return cv2.boxFilter(img, cv2.CV_64F, (win_size, win_size), borderType=cv2.BORDER_REFLECT)
+
+        ux, uy = box(x), box(y)
+        vx = cov_norm * (box(x * x) - ux * ux)
+        vy = cov_norm * (box(y * y) - uy * uy)
+        vxy = cov_norm * (box(x * y) - ux * uy)
+        s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+        scores.append(s[pad:s.shape[0] - pad, pad:s.shape[1] - pad].mean())
+    return float(np.mean(scores))
+
+
 def image_metrics(out: np.ndarray, real: np.ndarray) -> tuple[float, float, float]:
     """MSE, PSNR (dB) and SSIM of two uint8 RGB images, on [0, 1]."""
-    from skimage.metrics import structural_similarity
-
     a = out.astype(np.float64) / 255.0
     b = real.astype(np.float64) / 255.0
     mse = float(((a - b) ** 2).mean())
     psnr = 10.0 * math.log10(1.0 / max(mse, 1e-10))
-    ssim = float(structural_similarity(a, b, channel_axis=2, data_range=1.0))
-    return mse, psnr, ssim
+    return mse, psnr, ssim(a, b)
 
 
 # ---------------------------------------------------------------- inputs, analysed once

@@ -15,7 +15,7 @@ from facegan_video.errors import NoFaceError
 from facegan_video.extract_output import CsvWriter, OverlayWriter, plot_time_courses, read_openface_csv
 from facegan_video.progress import frame_progress
 from facegan_video.types import FaceRecord
-from facegan_video.video import check_writable, open_video
+from facegan_video.video import check_output, open_video
 
 
 @dataclass
@@ -39,9 +39,9 @@ def extract(source: str | Path, csv_path: str | Path, *, config: AnalysisConfig 
 
     Nothing is written unless a face is found: outputs are committed only at the end.
     """
-    for out in (csv_path, plot, overlay):
+    for out, kind in ((csv_path, "csv"), (plot, "plot"), (overlay, "video")):
         if out is not None:
-            check_writable(out)
+            check_output(out, kind, {"csv": "output", "plot": "plot", "video": "overlay"}[kind])
     analyzer = FaceAnalyzer(config)
     frames = rows = with_face = 0
     ids: Counter[int] = Counter()

@@ -19,7 +19,7 @@ import numpy as np
 from facegan_video.analysis.geometry import landmark_confidence
 from facegan_video.errors import MediaError, NoFaceError, OutputError
 from facegan_video.types import AU_NAMES, FaceRecord
-from facegan_video.video import AtomicTarget, VideoWriter, atomic_path
+from facegan_video.video import AtomicTarget, VideoWriter, atomic_path, check_output
 from facegan_video.video.atomic import CommitOnExit
 
 #: FACS names of the 17 intensity AUs, for plot and overlay labels.
@@ -218,9 +218,10 @@ def plot_time_courses(
     ax_au.invert_yaxis()
     ax_au.set_xlabel("time (s)")
     fig.colorbar(mesh, cax=ax_bar, label="AU intensity (0-5)")
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png")
-    return Path(out_png).expanduser().absolute()
+    path = check_output(out_png, "plot", "plot")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix[1:].lower())
+    return path
 
 
 #: iBUG 68-point contours: (first, last, closed).

@@ -8,7 +8,6 @@ same way as third-party ones. A plugin that fails to import is recorded and repo
 from __future__ import annotations
 
 import importlib
-import inspect
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -18,6 +17,7 @@ import pluggy
 
 from facegan_video import hookspecs
 from facegan_video.errors import ConfigError
+from facegan_video.options import parse_options
 from facegan_video.types import STAGES, Backend
 
 GROUP = "facegan_video"
@@ -113,16 +113,10 @@ class Registry:
             names = ", ".join(sorted(available)) or "none installed"
             raise ConfigError(f"unknown {stage} backend {name!r}; available: {names} "
                               "(see `facegan-video plugins`)")
-        factory = available[name].backend.factory
-        params = inspect.signature(factory).parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            unknown = sorted(set(options) - set(params))
-            if unknown:
-                accepted = ", ".join(params) or "none"
-                raise ConfigError(f"{stage} backend {name!r} has no option {', '.join(unknown)}; "
-                                  f"its options: {accepted}")
+        backend = available[name].backend
+        kwargs = parse_options(backend.options, options, stage, name)
         try:
-            return factory(**options)
+            return backend.factory(**kwargs)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{stage} backend {name!r}: {exc}") from None
 

@@ -25,7 +25,7 @@ from facegan_video.plugins import get_registry
 from facegan_video.progress import frame_progress
 from facegan_video.reenact.transform import SourceFace
 from facegan_video.types import AU_NAMES, FaceRecord
-from facegan_video.video import VideoWriter, atomic_path, check_writable, is_image_path, open_video, read_image
+from facegan_video.video import VideoWriter, atomic_path, check_output, is_image_path, open_video, read_image
 from facegan_video.video.reader import Frame
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -170,7 +170,7 @@ def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | 
     opts = options or ReenactOptions()
     if opts.audio not in ("driving", "none"):
         raise ConfigError(f"unknown audio choice {opts.audio!r}: use driving or none")
-    check_writable(output)
+    check_output(output, "video")
     renderer = Renderer(config, opts.device)
     drive_analyzer = FaceAnalyzer(_analysis_config(config, opts.driving_face))
     source_is_video = not is_image_path(source)
@@ -262,22 +262,23 @@ def edit(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig |
     config = config or AnalysisConfig()
     if not edits and sweep is None:
         raise ConfigError("nothing to edit: give --au AU12=+2, --pose yaw=+0.2 or --sweep AU12=0:5")
-    check_writable(output)
+    source_is_image = is_image_path(source)
+    if sweep is not None and not source_is_image:
+        raise ConfigError("--sweep animates a still image; for a video source use --au/--pose")
+    if sweep is not None and frames < 2:
+        raise ConfigError("--frames must be at least 2 for a sweep")
+    # an image in gives an image out; a sweep or a video source gives a video
+    check_output(output, "image" if source_is_image and sweep is None else "video")
     renderer = Renderer(config, "cpu")
-    out_is_image = is_image_path(output)
-    if is_image_path(source):
+    if source_is_image:
         image = read_image(source)
         face = source_face(image, config, source_choice, str(source))
         bg = load_background(background, image.shape)
         base = edit_motion(face, edits)
         if sweep is None:
-            if not out_is_image:
-                raise ConfigError(f"editing an image writes an image: name the output .png or .jpg, not {output}")
             result = renderer.render(image, face, base[None], background=bg)[0]
             write_image(output, result)
             return Path(output)
-        if frames < 2:
-            raise ConfigError("--frames must be at least 2 for a sweep")
         index, start, end = sweep
         motion = np.repeat(base[None], frames, 0)
         motion[:, index] = np.linspace(start, end, frames)
@@ -287,8 +288,6 @@ def edit(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig |
                     writer.write(img)
                 progress(len(chunk))
         return Path(output)
-    if sweep is not None:
-        raise ConfigError("--sweep animates a still image; for a video source use --au/--pose")
     with open_video(source) as src, VideoWriter(output, src.info.fps, audio_from=source if src.info.has_audio else None) as writer, \
             frame_progress(f"edit {Path(source).name}", src.info.frame_count, quiet) as progress:
         analyzer = FaceAnalyzer(_analysis_config(config, "largest" if source_choice == "auto" else source_choice))
@@ -305,7 +304,7 @@ def edit(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig |
 
 def write_image(path: Path, image: np.ndarray) -> None:
     """Atomic still-image write; the format follows the extension."""
-    with atomic_path(path) as tmp:
+    with atomic_path(check_output(path, "image")) as tmp:
         ok, data = cv2.imencode(Path(path).suffix.lower(), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         if not ok:
             raise ConfigError(f"cannot encode {path}: use .png or .jpg")

@@ -57,6 +57,7 @@ import numpy as np
 
 from facegan_video.analysis.track import iou
 from facegan_video.errors import BackendUnavailableError, ConfigError, FaceganError
+from facegan_video.options import Option
 from facegan_video.types import (
     AU_NAMES,
     STAGES,
@@ -872,17 +873,30 @@ def all_backends(registry: Any = None) -> list[tuple[str, str]]:
 
 
 def check_options(stage: str, name: str, registry: Any = None) -> list[str]:
-    """An option the factory does not take is a one-line ``ConfigError`` (factories with ``**kwargs`` excepted)."""
+    """The declared options are the factory's: each is a keyword parameter with the declared default
+    (which is a valid value); an undeclared option and a value of the wrong type are one-line
+    ``ConfigError``s raised before the factory runs."""
     from facegan_video.plugins import get_registry
 
     reg = registry or get_registry()
     entry = reg.backends(stage).get(name)
     _require(entry is not None, f"no {stage} backend {name!r} is installed")
-    params = inspect.signature(entry.backend.factory).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return [f"unknown-option check skipped: the {name!r} factory takes **kwargs"]
+    declared = entry.backend.options
+    params = inspect.signature(entry.backend.factory).parameters
+    for opt in declared:
+        _require(isinstance(opt, Option), f"{name}: options must be Option records, got {opt!r}")
+        param = params.get(opt.name)
+        _require(param is not None, f"{name}: declared option {opt.name!r} is not a parameter of its factory")
+        _require(param.default == opt.default or param.default is inspect.Parameter.empty,
+                 f"{name}: option {opt.name!r} is declared with default {opt.default!r} but the factory's is "
+                 f"{param.default!r}")
+        opt.parse(opt.default, stage)
     _raises((ConfigError,), lambda: reg.create(stage, name, contract_no_such_option=1),
             f"creating {stage} backend {name!r} with an unknown option")
+    for opt in declared:
+        if opt.type in (int, float):
+            _raises((ConfigError,), lambda: reg.create(stage, name, **{opt.name: "not-a-number"}),
+                    f"creating {stage} backend {name!r} with {opt.name}='not-a-number'")
     return []
 
 

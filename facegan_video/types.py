@@ -12,6 +12,8 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from facegan_video.options import Option
+
 #: The 17 OpenFace 2.x intensity Action Units, in OpenFace's column order.
 AU_NAMES: tuple[str, ...] = (
     "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12",
@@ -147,11 +149,14 @@ class Mixer(Protocol):
 class Backend:
     """A named implementation of one stage, contributed by a plugin.
 
-    ``factory(**options)`` builds the backend; ``options`` come from the CLI (``--opt stage.key=value``)
-    or the TOML config. ``extra`` may hold stage-specific facts (e.g. which AUs an AU backend gives).
+    ``factory(**options)`` builds the backend; ``options`` declares every keyword it takes (type,
+    default, allowed values), and the registry checks what the CLI (``--opt stage.key=value``), the
+    TOML config or a caller gives against it before calling the factory. ``extra`` may hold
+    stage-specific facts (e.g. which AUs an AU backend gives).
     """
 
     name: str
     factory: Callable[..., Any]
     summary: str
+    options: tuple[Option, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

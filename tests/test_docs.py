@@ -96,16 +96,16 @@ def test_stage_table_matches_builtins(plugin_hooks_md: str, builtin_registry: Re
 
 
 def test_builtin_options_documented(plugin_hooks_md: str, builtin_registry: Registry):
-    """The options table lists each built-in factory's keyword parameters with their defaults."""
-    rows = dict(_table(plugin_hooks_md, "|backend|options|"))
-    builtin = set()
+    """The options table lists each built-in backend's declared options: type, default, allowed values."""
+    rows = _table(plugin_hooks_md, "|stage|backend|option|")
+    expected = []
     for stage in STAGES:
-        for name, entry in builtin_registry.backends(stage).items():
-            builtin.add(name)
-            params = inspect.signature(entry.backend.factory).parameters.values()
-            expected = ", ".join(f"{p.name}={p.default!r}".replace("'", '"') for p in params) or "(none)"
-            assert rows.get(name) == expected, name
-    assert set(rows) == builtin
+        for name, entry in sorted(builtin_registry.backends(stage).items()):
+            if not entry.backend.options:
+                expected.append([stage, name, "(none)", "", "", ""])
+            for o in entry.backend.options:
+                expected.append([stage, name, o.name, o.type_name, o.default_text(), o.describe()])
+    assert rows == expected
 
 
 def test_python_examples_compile(plugin_hooks_md: str):

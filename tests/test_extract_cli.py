@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
+from clihelp import assert_clean_error, cli
 from facegan_video.extract_output import OPENFACE_COLUMNS, read_openface_csv
-
-
-def cli(*args, check=False):
-    exe = shutil.which("facegan-video")
-    cmd = [exe, *map(str, args)] if exe else [sys.executable, "-m", "facegan_video.cli", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=300)
-
-
-def assert_clean_error(proc, *words):
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    for w in words:
-        assert w in proc.stderr, proc.stderr
 
 
 def test_extract_carphone(carphone_path, tmp_path):

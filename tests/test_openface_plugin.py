@@ -21,6 +21,7 @@ import pytest
 pytest.importorskip("facegan_video_openface")
 skimage_data = pytest.importorskip("skimage.data")
 
+from clihelp import cli  # noqa: E402
 from facegan_video.errors import BackendUnavailableError, ConfigError, FaceganError  # noqa: E402
 from facegan_video.extract_output import CsvWriter  # noqa: E402
 from facegan_video.types import AU_NAMES, FaceRecord  # noqa: E402
@@ -401,10 +402,7 @@ def test_registered_and_used_by_the_pipeline(monkeypatch, tmp_path, csv_22, astr
 
 
 def test_plugins_command_lists_openface():
-    proc = subprocess.run([sys.executable, "-m", "facegan_video.cli", "plugins"], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "COLUMNS": "200"})
-    if proc.returncode != 0 and "No module named facegan_video.cli.__main__" in proc.stderr:
-        pytest.skip("facegan_video.cli is not runnable with -m")
+    proc = cli("plugins", env={**os.environ, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     assert "openface" in proc.stdout and "facegan-video-openface" in proc.stdout
 
@@ -420,9 +418,8 @@ def test_extract_cli_with_openface_backend(tmp_path, csv_22, astronaut_face):
     cv2.imwrite(str(img), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     script = _write_standin(tmp_path / "bin", csv_22)
     out = tmp_path / "of.csv"
-    proc = subprocess.run([sys.executable, "-m", "facegan_video.cli", "extract", str(img), "-o", str(out),
-                           "--au-backend", "openface", "--smoothing", "off", "-q"],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, ENV_VAR: str(script)})
+    proc = cli("extract", img, "-o", out, "--au-backend", "openface", "--smoothing", "off", "-q",
+               env={**os.environ, ENV_VAR: str(script)})
     assert proc.returncode == 0, proc.stderr
     cols = read_openface_csv(out)
     expected = parse_openface_text(csv_22)[0]

@@ -180,6 +180,7 @@ import cv2
 import numpy as np
 
 from facegan_video.hookspecs import hookimpl
+from facegan_video.options import Option
 from facegan_video.types import Backend, Detection
 
 
@@ -218,7 +219,8 @@ class HaarDetector:
 
 @hookimpl
 def facegan_video_detectors():
-    return [Backend("test-detector", HaarDetector, "test plugin: OpenCV Haar cascade (dlib HOG fallback)")]
+    return [Backend("test-detector", HaarDetector, "test plugin: OpenCV Haar cascade (dlib HOG fallback)",
+                    options=(Option("min_size", int, 24, "smallest face side (px)", low=1),))]
 
 
 @hookimpl

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from facegan_video.video import open_video, read_image
-from test_extract_cli import assert_clean_error, cli
+from clihelp import assert_clean_error, cli
 
 
 @pytest.fixture(scope="module")

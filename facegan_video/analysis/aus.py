@@ -28,6 +28,7 @@ from facegan_video.analysis.geometry import (
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.models import DATA_DIR
+from facegan_video.options import Option
 from facegan_video.types import AU_NAMES, Analysis, Backend
 
 CALIBRATION_FILE = DATA_DIR / "au_calibration.json"
@@ -168,4 +169,10 @@ class GeometricAU:
 def facegan_video_au_estimators() -> list[Backend]:
     return [Backend("geometric", GeometricAU,
                     "17 AUs + head pose from dlib landmarks: PnP on a 3D mean face, FACS displacements",
+                    options=(
+                        Option("calibration", str, "population", "population: fitted neutral face; video: each "
+                               "face's own running median (like OpenFace's dynamic models)",
+                               choices=("population", "video")),
+                        Option("window", int, 1800, "frames in the running median of calibration=video", low=1),
+                    ),
                     extra={"provides": AU_NAMES})]

@@ -10,6 +10,7 @@ import numpy as np
 
 from facegan_video.hookspecs import hookimpl
 from facegan_video.models import MMOD_DETECTOR, dlib_model
+from facegan_video.options import Option
 from facegan_video.types import Backend, Detection
 
 
@@ -88,9 +89,20 @@ class MmodDetector(_ScaledDetector):
         return boxes, [float(d.confidence) for d in dets]
 
 
+def _options(max_upsample: int, threshold: float) -> tuple[Option, ...]:
+    return (
+        Option("max_size", int, 640, "larger frames are shrunk to this many pixels before detection", low=32),
+        Option("max_upsample", int, max_upsample, "how many times a frame without a face is doubled and searched again",
+               low=0, high=4),
+        Option("threshold", float, threshold, "lowest detection score kept"),
+    )
+
+
 @hookimpl
 def facegan_video_detectors() -> list[Backend]:
     return [
-        Backend("hog", HogDetector, "dlib HOG detector; fast on CPU, frontal faces; auto-upsamples small faces"),
-        Backend("mmod", MmodDetector, "dlib MMOD CNN detector; handles more head pose, slower on CPU"),
+        Backend("hog", HogDetector, "dlib HOG detector; fast on CPU, frontal faces; auto-upsamples small faces",
+                options=_options(max_upsample=3, threshold=0.2)),
+        Backend("mmod", MmodDetector, "dlib MMOD CNN detector; handles more head pose, slower on CPU",
+                options=_options(max_upsample=2, threshold=0.0)),
     ]

@@ -10,6 +10,7 @@ import numpy as np
 
 from facegan_video.hookspecs import hookimpl
 from facegan_video.models import SHAPE_68, dlib_model
+from facegan_video.options import Option
 from facegan_video.types import Backend
 
 
@@ -55,4 +56,6 @@ class Dlib68:
 
 @hookimpl
 def facegan_video_landmarkers() -> list[Backend]:
-    return [Backend("dlib68", Dlib68, "dlib 68-point shape predictor (iBUG 300-W), ships on PyPI")]
+    return [Backend("dlib68", Dlib68, "dlib 68-point shape predictor (iBUG 300-W), ships on PyPI",
+                    options=(Option("face_size", int, 256, "face box width (px) the crop is resampled to", low=64,
+                                    high=1024),))]

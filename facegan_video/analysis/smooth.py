@@ -15,6 +15,7 @@ import numpy as np
 
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
+from facegan_video.options import Option
 from facegan_video.types import Backend, FaceRecord
 
 #: Time step assumed when timestamps do not increase (stills, duplicated or broken pts).
@@ -179,6 +180,13 @@ class NoSmoother:
 def facegan_video_smoothers() -> list[Backend]:
     return [
         Backend("one-euro", OneEuroSmoother,
-                "One-Euro filter (speed-adaptive low-pass); strength=light|medium|strong, scale-free presets"),
+                "One-Euro filter (speed-adaptive low-pass); strength=light|medium|strong, scale-free presets",
+                options=(
+                    Option("strength", str, "medium", "preset for boxes, landmarks, pose and AUs", choices=tuple(PRESETS)),
+                    Option("min_cutoff", float, None, "landmark/box cutoff frequency (Hz), overrides the preset",
+                           low=0, low_open=True),
+                    Option("beta", float, None, "landmark/box speed coefficient (per face size per second), "
+                           "overrides the preset", low=0),
+                )),
         Backend("none", NoSmoother, "no smoothing: raw per-frame boxes, landmarks, pose and AUs"),
     ]

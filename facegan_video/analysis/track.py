@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facegan_video.hookspecs import hookimpl
+from facegan_video.options import Option
 from facegan_video.types import Backend, Detection
 
 
@@ -118,4 +119,9 @@ class IouTracker:
 
 @hookimpl
 def facegan_video_trackers() -> list[Backend]:
-    return [Backend("iou", IouTracker, "IoU association, detection every N frames, boxes follow landmarks")]
+    return [Backend("iou", IouTracker, "IoU association, detection every N frames, boxes follow landmarks", options=(
+        Option("detect_every", int, 10, "run the detector every N frames (and whenever a face is lost)", low=1),
+        Option("min_iou", float, 0.3, "overlap a detection needs to continue a track", low=0, high=1),
+        Option("max_missed", int, 2, "detection rounds a track may miss before it is dropped", low=0),
+        Option("min_confidence", float, 0.5, "landmark confidence below which the face is re-detected", low=0, high=1),
+    ))]

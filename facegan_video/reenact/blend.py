@@ -22,6 +22,7 @@ from facegan_video.analysis.detect import HogDetector
 from facegan_video.analysis.landmarks import Dlib68
 from facegan_video.errors import ConfigError, NoFaceError
 from facegan_video.hookspecs import hookimpl
+from facegan_video.options import Option
 from facegan_video.types import Backend
 
 MODES = ("feather", "poisson")
@@ -452,4 +453,11 @@ class BlendMixer:
 @hookimpl
 def facegan_video_mixers() -> list[Backend]:
     return [Backend("blend", BlendMixer, "face mask from landmarks, colour matching, feathered or Poisson "
-                                         "blending into the source frame or another background")]
+                                         "blending into the source frame or another background", options=(
+        Option("mode", str, "feather", "feather: alpha blend with a soft mask (fast); poisson: seamless cloning",
+               choices=MODES),
+        Option("color_match", bool, True, "match the face's colours to the source face (and towards a new background)"),
+        Option("feather", float, 0.08, "mask softness (Gaussian sigma) in face sizes", low=0, low_open=True, high=1),
+        Option("forehead", float, 0.5, "how far above the brows the mask reaches, in brow-to-nose-tip lengths",
+               low=0, high=3),
+    ))]

@@ -21,6 +21,7 @@ from facegan_video.analysis.geometry import camera_matrix, project
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.models import DATA_DIR
+from facegan_video.options import Option
 from facegan_video.types import Backend
 
 BASIS_FILE = DATA_DIR / "au_basis.npy"
@@ -120,7 +121,9 @@ class AnalyticTransformer:
 def facegan_video_landmark_transformers() -> list[Backend]:
     return [
         Backend("analytic", AnalyticTransformer,
-                "source shape moved by an AU->landmark basis fitted on real clips, then re-posed (keeps face shape)"),
+                "source shape moved by an AU->landmark basis fitted on real clips, then re-posed (keeps face shape)",
+                options=(Option("expression_gain", float, 1.0, "scales every AU's landmark displacement",
+                                low=0, high=3),)),
         Backend("direct", DirectTransformer,
                 "driving landmarks aligned onto the source (paper's no-L_T ablation; leaks the driver's shape)"),
     ]

@@ -19,6 +19,7 @@ import numpy as np
 from facegan_video.analysis.geometry import RIGID
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
+from facegan_video.options import Option
 from facegan_video.types import Backend
 
 #: Brows and eye corners: the rigid part of the upper face that the forehead follows.
@@ -467,4 +468,11 @@ def _close_eyes(frame: np.ndarray, src: _Source, lm: np.ndarray, down: np.ndarra
 def facegan_video_reenactors() -> list[Backend]:
     return [Backend("warp", WarpReenactor,
                     "weights-free piecewise-affine warp of the source face to the target landmarks, with mouth "
-                    "interior and blinks")]
+                    "interior and blinks", options=(
+                        Option("mouth_interior", bool, True, "paint teeth and mouth where the target opens the "
+                               "mouth wider than the source"),
+                        Option("forehead", float, 0.6, "forehead control points above the brows, in brow-to-nose-tip "
+                               "lengths", low=0, low_open=True, high=3),
+                        Option("margin", float, 0.35, "head ring outside the face contour, in face sizes", low=0,
+                               low_open=True, high=3),
+                    ))]

@@ -1,6 +1,6 @@
 """Video and image I/O: streamed upright RGB frames in, atomic H.264 files out."""
 
-from facegan_video.video.atomic import AtomicTarget, atomic_path, check_writable
+from facegan_video.video.atomic import AtomicTarget, atomic_path, check_output, check_writable
 from facegan_video.video.reader import (
     Frame,
     FrameSource,
@@ -20,6 +20,7 @@ __all__ = [
     "VideoInfo",
     "VideoWriter",
     "atomic_path",
+    "check_output",
     "check_writable",
     "is_image_path",
     "open_video",

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from facegan_video.errors import OutputError
+from facegan_video.video.formats import OUTPUT_KINDS
 
 
 def check_writable(path: str | os.PathLike) -> Path:
@@ -35,6 +36,21 @@ def check_writable(path: str | os.PathLike) -> Path:
     os.close(fd)
     os.unlink(probe)
     return target
+
+
+def check_output(path: str | os.PathLike, kind: str, what: str = "output") -> Path:
+    """``check_writable`` plus the name: ``kind`` (a key of ``OUTPUT_KINDS``) must match the extension.
+
+    Raises one ``OutputError`` line listing the extensions that work, e.g. for ``-o out.png`` where
+    a video is written: "... as an H.264 video: name it .mp4, .m4v, .mov or .mkv (e.g. out.mp4)".
+    """
+    description, extensions = OUTPUT_KINDS[kind]
+    target = Path(path).expanduser()
+    if target.suffix.lower() not in extensions and not target.is_dir():
+        listed = ", ".join(extensions[:-1]) + f" or {extensions[-1]}" if len(extensions) > 1 else extensions[0]
+        raise OutputError(f"cannot write {what} {target.name!r} as {description}: name it {listed} "
+                          f"(e.g. {target.stem or 'out'}{extensions[0]})")
+    return check_writable(target)
 
 
 class AtomicTarget:

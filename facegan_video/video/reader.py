@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from facegan_video.errors import MediaError
+from facegan_video.video.formats import IMAGE_EXTENSIONS
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
 #: Nominal rate reported for stills, so code that converts frames to seconds needs no special case.
 IMAGE_FPS = 25.0
 #: Decoding forward is cheaper than seeking when the next wanted frame is this close.

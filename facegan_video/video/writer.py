@@ -13,14 +13,14 @@ import av
 import numpy as np
 
 from facegan_video.errors import MediaError, OutputError
-from facegan_video.video.atomic import AtomicTarget, CommitOnExit
+from facegan_video.video.atomic import AtomicTarget, CommitOnExit, check_output
+from facegan_video.video.formats import VIDEO_CONTAINERS
 from facegan_video.video.reader import _check_file, _reason
 
 #: Preferred first; "h264" picks whatever H.264 encoder the FFmpeg build has.
 _VIDEO_CODECS = ("libx264", "h264", "mpeg4")
 #: Audio codecs MP4 can carry as they are, so they are copied bit-exact instead of re-encoded.
 _COPYABLE_AUDIO = frozenset({"aac", "mp3", "opus"})
-_FORMATS = {".mkv": "matroska", ".mov": "mov"}
 
 
 @cache
@@ -132,7 +132,7 @@ class VideoWriter(CommitOnExit):
             raise ValueError(f"fps must be > 0, got {fps}")
         if not 0 <= crf <= 51:
             raise ValueError(f"crf must be in 0..51 (lower is better quality), got {crf}")
-        self._target = AtomicTarget(path)
+        self._target = AtomicTarget(check_output(path, "video"))
         self.path = self._target.path
         # limit_denominator keeps NTSC rates exact: 29.97 -> 2997/100, 30000/1001 stays 30000/1001.
         self._rate = Fraction(fps).limit_denominator(1001)
@@ -146,7 +146,7 @@ class VideoWriter(CommitOnExit):
 
     def _start(self, height: int, width: int) -> av.VideoStream:
         """Open the container once the first frame fixes the size; yuv420p needs even dimensions."""
-        fmt = _FORMATS.get(self.path.suffix.lower(), "mp4")
+        fmt = VIDEO_CONTAINERS[self.path.suffix.lower()]
         options = {} if fmt == "matroska" else {"movflags": "+faststart"}
         self._container = av.open(str(self._target.temp), "w", format=fmt, options=options)
         codec = _video_codec()

@@ -17,9 +17,10 @@ import numpy as np
 
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
+from facegan_video.options import Option
 from facegan_video.types import AU_NAMES, Analysis, Backend
 from facegan_video_openface.csv_format import OpenFaceRow
-from facegan_video_openface.runner import analyse_images, find_binary
+from facegan_video_openface.runner import ENV_VAR, analyse_images, find_binary
 
 #: Frames whose OpenFace rows are kept for the other stage (landmarks then AUs on the same frame).
 CACHE_SIZE = 256
@@ -135,14 +136,21 @@ class OpenFaceLandmarker:
         return out
 
 
+#: Options of both backends: where FeatureExtraction is and how long one run may take.
+OPTIONS = (
+    Option("binary", str, None, f"FeatureExtraction executable (path or name on PATH); default ${ENV_VAR}, then PATH"),
+    Option("timeout", float, 600.0, "seconds one FeatureExtraction run may take", low=0, low_open=True),
+)
+
+
 @hookimpl
 def facegan_video_au_estimators() -> list[Backend]:
     return [Backend("openface", OpenFaceAU,
                     "17 AUs + head pose from OpenFace 2.x FeatureExtraction run on the frames (needs the binary)",
-                    extra={"provides": AU_NAMES})]
+                    options=OPTIONS, extra={"provides": AU_NAMES})]
 
 
 @hookimpl
 def facegan_video_landmarkers() -> list[Backend]:
     return [Backend("openface", OpenFaceLandmarker,
-                    "68 landmarks from OpenFace 2.x FeatureExtraction (needs the binary)")]
+                    "68 landmarks from OpenFace 2.x FeatureExtraction (needs the binary)", options=OPTIONS)]
