@@ -143,9 +143,8 @@ def _load_attr(ref: str) -> Any:
     return obj
 
 
-@lru_cache(maxsize=1)
-def get_registry() -> Registry:
-    """The process-wide registry: hookspecs, entry-point plugins, then ``check_pending``."""
+def load_registry() -> Registry:
+    """A new registry: hookspecs, the built-in and entry-point plugins, then ``check_pending``."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     plugins: list[PluginInfo] = []
@@ -162,3 +161,6 @@ def get_registry() -> Registry:
             plugins.append(_load(pm, name, module, "facegan-video (source tree)", __version__))
     pm.check_pending()
     return Registry(pm, plugins)
+
+
+get_registry = lru_cache(maxsize=1)(load_registry)
