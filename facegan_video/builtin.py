@@ -1,19 +1,12 @@
-"""The built-in plugin's defaults; answered last so installed plugins can override them."""
+"""The built-in plugin's defaults, read from the stage table; answered last so installed plugins can
+override them."""
 
 from __future__ import annotations
 
 from facegan_video.hookspecs import hookimpl
+from facegan_video.stages import STAGE_TABLE
 
-DEFAULTS = {
-    "detect": "hog",
-    "track": "iou",
-    "landmarks": "dlib68",
-    "au": "geometric",
-    "smooth": "one-euro",
-    "transform": "analytic",
-    "reenact": "warp",
-    "mix": "blend",
-}
+DEFAULTS = {s.key: s.default for s in STAGE_TABLE}
 
 
 @hookimpl(trylast=True)

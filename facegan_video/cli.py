@@ -1,4 +1,8 @@
-"""The ``facegan-video`` command line."""
+"""The ``facegan-video`` command line.
+
+One registry is loaded per invocation (in :func:`main`) and reaches every command through Typer's
+context object; plugins add commands through ``facegan_video_register_commands``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from rich.table import Table
 from facegan_video import __version__
 from facegan_video.config import AnalysisConfig, load_config
 from facegan_video.errors import ConfigError, FaceganError
-from facegan_video.plugins import STAGE_HOOKS, get_registry
+from facegan_video.plugins import Registry, load_registry
+from facegan_video.stages import STAGES, stage
 
 app = typer.Typer(
     name="facegan-video",
@@ -22,7 +27,7 @@ app = typer.Typer(
          "Start with `facegan-video reenact portrait.png talk.mp4 -o out.mp4 --side-by-side`, "
          "`facegan-video edit portrait.png --au AU12=+2 -o smile.png`, or "
          "`facegan-video extract talk.mp4 -o aus.csv --plot aus.png` to see what the analysis reads; "
-         "`facegan-video plugins` lists every stage's backends.",
+         "`facegan-video plugins` lists every stage's backends and their options.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
@@ -31,18 +36,32 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 SMOOTHING = ("off", "light", "medium", "strong")
+PIPELINE = "Pipeline"
+REENACT = "Reenactment"
 
 
-def analysis_config(config: Optional[Path], faces: Optional[str], detector: Optional[str],
-                    tracker: Optional[str], landmarker: Optional[str], au_backend: Optional[str],
-                    smoothing: Optional[str], options: Optional[List[str]], batch_size: Optional[int]
-                    ) -> AnalysisConfig:
-    """CLI options over the TOML config over the defaults."""
+def _registry(ctx: typer.Context) -> Registry:
+    """The invocation's registry (``main`` passes it as the context object; a test runner may not)."""
+    if not isinstance(ctx.obj, Registry):
+        ctx.obj = load_registry()
+    return ctx.obj
+
+
+def _backend_option(key: str, panel: str) -> typer.models.OptionInfo:
+    s = stage(key)
+    return typer.Option(None, s.flag, help=f"{s.title.capitalize()} backend (default {s.default}; "
+                        f"`facegan-video plugins {key}` lists them).", rich_help_panel=panel)
+
+
+def pipeline_config(config: Optional[Path], backends: dict[str, Optional[str]], *, faces: Optional[str] = None,
+                    smoothing: Optional[str] = None, options: Optional[List[str]] = None,
+                    batch_size: Optional[int] = None) -> AnalysisConfig:
+    """CLI options over the TOML config over the defaults; ``backends`` maps stage keys to --flags' values."""
     cfg = load_config(config)
     if faces:
         cfg.faces = faces
-    for stage, name in (("detect", detector), ("track", tracker), ("landmarks", landmarker), ("au", au_backend)):
-        cfg.set_backend(stage, name)
+    for key, name in backends.items():
+        cfg.set_backend(key, name)
     if smoothing:
         if smoothing not in SMOOTHING:
             raise ConfigError(f"unknown smoothing {smoothing!r}: use one of {', '.join(SMOOTHING)}")
@@ -60,34 +79,51 @@ def analysis_config(config: Optional[Path], faces: Optional[str], detector: Opti
     return cfg
 
 
+def _positive(value: Optional[int], flag: str) -> None:
+    if value is not None and value < 1:
+        raise ConfigError(f"{flag} must be >= 1")
+
+
 ConfigOpt = typer.Option(None, "--config", help="TOML file with [backends], [options.STAGE], [analysis] tables.",
-                         rich_help_panel="Pipeline")
+                         rich_help_panel=PIPELINE)
 FacesOpt = typer.Option(None, "--faces", help="Faces to analyse: all, largest, index:N (N-th from the left), id:N.",
-                        rich_help_panel="Pipeline")
-DetectorOpt = typer.Option(None, "--detector", help="Face detector backend (default hog).", rich_help_panel="Pipeline")
-TrackerOpt = typer.Option(None, "--tracker", help="Tracker backend (default iou).", rich_help_panel="Pipeline")
-LandmarkerOpt = typer.Option(None, "--landmarker", help="Landmark backend (default dlib68).", rich_help_panel="Pipeline")
-AUOpt = typer.Option(None, "--au-backend", help="AU + head-pose backend (default geometric).", rich_help_panel="Pipeline")
+                        rich_help_panel=PIPELINE)
+DetectorOpt = _backend_option("detect", PIPELINE)
+TrackerOpt = _backend_option("track", PIPELINE)
+LandmarkerOpt = _backend_option("landmarks", PIPELINE)
+AUOpt = _backend_option("au", PIPELINE)
 SmoothOpt = typer.Option(None, "--smoothing", help="Temporal smoothing: off, light, medium (default), strong.",
-                         rich_help_panel="Pipeline")
+                         rich_help_panel=PIPELINE)
 OptionOpt = typer.Option(None, "--opt", help="Backend option STAGE.KEY=VALUE, repeatable, e.g. track.detect_every=5 "
-                         "or au.calibration=video.", rich_help_panel="Pipeline")
+                         "or au.calibration=video (`facegan-video plugins` lists them).", rich_help_panel=PIPELINE)
 BatchOpt = typer.Option(None, "--batch-size", help="Frames per batch (memory is bounded by it).",
-                        rich_help_panel="Pipeline")
+                        rich_help_panel=PIPELINE)
+DeviceOpt = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps, for backends that run on torch.",
+                         rich_help_panel=PIPELINE)
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
+TransformOpt = _backend_option("transform", REENACT)
+ReenactorOpt = _backend_option("reenact", REENACT)
+MixerOpt = _backend_option("mix", REENACT)
+BackgroundOpt = typer.Option(None, "--background", help="Put the face on this background image instead of the "
+                             "source's own.", rich_help_panel=REENACT)
+SourceFaceOpt = typer.Option("auto", "--source-face", help="Face in the source: auto (exactly one), largest, index:N.",
+                             rich_help_panel=REENACT)
 
 
 @app.command()
 def extract(
+    ctx: typer.Context,
     source: Path = typer.Argument(..., metavar="INPUT", help="Video (any FFmpeg-readable file) or still image."),
     output: Path = typer.Option(..., "-o", "--output", help="CSV to write, OpenFace FeatureExtraction columns."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw AU and head-pose time courses to this PNG."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw AU and head-pose time courses (.png, .svg, "
+                                        ".pdf)."),
     overlay: Optional[Path] = typer.Option(None, "--overlay", help="Also write the video with landmarks drawn (MP4)."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Stop after this many frames."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = QuietOpt,
     config: Optional[Path] = ConfigOpt, faces: Optional[str] = FacesOpt, detector: Optional[str] = DetectorOpt,
     tracker: Optional[str] = TrackerOpt, landmarker: Optional[str] = LandmarkerOpt,
     au_backend: Optional[str] = AUOpt, smoothing: Optional[str] = SmoothOpt,
-    opt: Optional[List[str]] = OptionOpt, batch_size: Optional[int] = BatchOpt,
+    opt: Optional[List[str]] = OptionOpt, batch_size: Optional[int] = BatchOpt, device: str = DeviceOpt,
 ) -> None:
     """Per-frame face boxes, 68 landmarks, 17 AU intensities and head pose, as an OpenFace-style CSV.
 
@@ -99,59 +135,45 @@ def extract(
     """
     from facegan_video.extract import extract as run_extract
 
-    cfg = analysis_config(config, faces, detector, tracker, landmarker, au_backend, smoothing, opt, batch_size)
-    if max_frames is not None and max_frames < 1:
-        raise ConfigError("--max-frames must be >= 1")
-    summary = run_extract(source, output, config=cfg, plot=plot, overlay=overlay, max_frames=max_frames, quiet=quiet)
+    cfg = pipeline_config(config, {"detect": detector, "track": tracker, "landmarks": landmarker, "au": au_backend},
+                          faces=faces, smoothing=smoothing, options=opt, batch_size=batch_size)
+    _positive(max_frames, "--max-frames")
+    summary = run_extract(source, output, config=cfg, plot=plot, overlay=overlay, max_frames=max_frames, quiet=quiet,
+                          device=device, registry=_registry(ctx))
     if not quiet:
         err.print(f"{summary.frames} frames, face found in {summary.frames_with_face} "
                   f"({100 * summary.frames_with_face / summary.frames:.0f}%), {summary.rows} rows -> {output}"
                   + (f", plot -> {plot}" if plot else "") + (f", overlay -> {overlay}" if overlay else ""))
 
 
-ReenactPanel = "Reenactment"
-TransformOpt = typer.Option(None, "--transform", help="Landmark transformer: analytic (keeps the source's face shape) "
-                            "or direct (paper's no-L_T ablation).", rich_help_panel=ReenactPanel)
-ReenactorOpt = typer.Option(None, "--reenactor", help="Face reenactor backend (default warp).", rich_help_panel=ReenactPanel)
-MixerOpt = typer.Option(None, "--mixer", help="Background mixer backend (default blend).", rich_help_panel=ReenactPanel)
-BackgroundOpt = typer.Option(None, "--background", help="Put the face on this background image instead of the "
-                             "source's own.", rich_help_panel=ReenactPanel)
-SourceFaceOpt = typer.Option("auto", "--source-face", help="Face in the source: auto (exactly one), largest, index:N.",
-                             rich_help_panel=ReenactPanel)
-
-
-def _render_backends(cfg: AnalysisConfig, transform: Optional[str], reenactor: Optional[str], mixer: Optional[str]) -> None:
-    for stage, name in (("transform", transform), ("reenact", reenactor), ("mix", mixer)):
-        cfg.set_backend(stage, name)
-
-
 @app.command()
 def reenact(
+    ctx: typer.Context,
     source: Path = typer.Argument(..., metavar="SOURCE", help="Source portrait (image) or video whose face is animated."),
     driving: Path = typer.Argument(..., metavar="DRIVING", help="Driving video whose expressions and head motion are "
                                    "copied."),
-    output: Path = typer.Option(..., "-o", "--output", help="MP4 to write (H.264, the driving clip's fps and length)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Video to write (.mp4, .m4v, .mov, .mkv; H.264, the "
+                                "driving clip's fps and length)."),
     motion: str = typer.Option("relative", "--motion", help="relative: the driver's change since its first frame "
                                "added to the source's own expression; absolute: the driver's AUs and pose as they are "
-                               "(the paper).", rich_help_panel=ReenactPanel),
+                               "(the paper).", rich_help_panel=REENACT),
     channels: str = typer.Option("all", "--channels", help="Copy all, expression only, or pose only.",
-                                 rich_help_panel=ReenactPanel),
+                                 rich_help_panel=REENACT),
     aus: Optional[str] = typer.Option(None, "--aus", help="Copy only these AUs, e.g. AU12,AU25,AU26.",
-                                      rich_help_panel=ReenactPanel),
+                                      rich_help_panel=REENACT),
     source_face: str = SourceFaceOpt,
     driving_face: str = typer.Option("largest", "--driving-face", help="Face in the driving video: largest, "
-                                     "index:N, id:N.", rich_help_panel=ReenactPanel),
+                                     "index:N, id:N.", rich_help_panel=REENACT),
     audio: str = typer.Option("driving", "--audio", help="driving (mux the driving clip's sound) or none."),
     sbs: bool = typer.Option(False, "--side-by-side", help="Write source | driving | output panels."),
     background: Optional[Path] = BackgroundOpt,
     transform: Optional[str] = TransformOpt, reenactor: Optional[str] = ReenactorOpt, mixer: Optional[str] = MixerOpt,
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps (for torch backends)."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Stop after this many driving frames."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = QuietOpt,
     config: Optional[Path] = ConfigOpt, detector: Optional[str] = DetectorOpt,
     tracker: Optional[str] = TrackerOpt, landmarker: Optional[str] = LandmarkerOpt,
     au_backend: Optional[str] = AUOpt, smoothing: Optional[str] = SmoothOpt,
-    opt: Optional[List[str]] = OptionOpt, batch_size: Optional[int] = BatchOpt,
+    opt: Optional[List[str]] = OptionOpt, batch_size: Optional[int] = BatchOpt, device: str = DeviceOpt,
 ) -> None:
     """Animate the SOURCE face with the DRIVING video's expressions and head motion.
 
@@ -162,14 +184,14 @@ def reenact(
     """
     from facegan_video.reenactment import ReenactOptions, reenact as run_reenact
 
-    cfg = analysis_config(config, None, detector, tracker, landmarker, au_backend, smoothing, opt, batch_size)
-    _render_backends(cfg, transform, reenactor, mixer)
-    if max_frames is not None and max_frames < 1:
-        raise ConfigError("--max-frames must be >= 1")
+    cfg = pipeline_config(config, {"detect": detector, "track": tracker, "landmarks": landmarker, "au": au_backend,
+                                   "transform": transform, "reenact": reenactor, "mix": mixer},
+                          smoothing=smoothing, options=opt, batch_size=batch_size)
+    _positive(max_frames, "--max-frames")
     opts = ReenactOptions(mode=motion, channels=channels, aus=aus.split(",") if aus else None,
                           source_face=source_face, driving_face=driving_face, audio=audio, side_by_side=sbs,
                           background=background, device=device, max_frames=max_frames, quiet=quiet)
-    summary = run_reenact(source, driving, output, cfg, opts)
+    summary = run_reenact(source, driving, output, cfg, opts, registry=_registry(ctx))
     if not quiet:
         err.print(f"{summary.frames} frames at {summary.fps:.2f} fps -> {output}"
                   + (f" ({summary.driving_without_face} driving frames without a face held the last motion)"
@@ -178,8 +200,10 @@ def reenact(
 
 @app.command()
 def edit(
+    ctx: typer.Context,
     source: Path = typer.Argument(..., metavar="SOURCE", help="Image or video with a face."),
-    output: Path = typer.Option(..., "-o", "--output", help="Image (.png/.jpg) for an image, MP4 for a video or a sweep."),
+    output: Path = typer.Option(..., "-o", "--output", help="Image (.png/.jpg) for an image, a video (.mp4) for a "
+                                "video or a sweep."),
     au: Optional[List[str]] = typer.Option(None, "--au", help="AU12=+2 raises AU12 by 2, AU12=-1 lowers it, AU45=5 "
                                            "sets it (0-5). Names as OpenFace: AU12 or AU12_r. Repeatable."),
     pose: Optional[List[str]] = typer.Option(None, "--pose", help="yaw=+0.2, pitch=-0.1, roll=0 (radians; + relative, "
@@ -190,10 +214,10 @@ def edit(
     source_face: str = SourceFaceOpt,
     background: Optional[Path] = BackgroundOpt,
     transform: Optional[str] = TransformOpt, reenactor: Optional[str] = ReenactorOpt, mixer: Optional[str] = MixerOpt,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = QuietOpt,
     config: Optional[Path] = ConfigOpt, detector: Optional[str] = DetectorOpt,
     landmarker: Optional[str] = LandmarkerOpt, au_backend: Optional[str] = AUOpt,
-    opt: Optional[List[str]] = OptionOpt,
+    opt: Optional[List[str]] = OptionOpt, device: str = DeviceOpt,
 ) -> None:
     """Change chosen Action Units or the head pose of a face (image or every frame of a video).
 
@@ -207,15 +231,17 @@ def edit(
     parsed_sweep = parse_sweep(sweep) if sweep else None
     if fps <= 0:
         raise ConfigError("--fps must be positive")
-    cfg = analysis_config(config, None, detector, None, landmarker, au_backend, None, opt, None)
-    _render_backends(cfg, transform, reenactor, mixer)
-    out = run_edit(source, output, edits, cfg, source_face, parsed_sweep, frames, fps, background, quiet)
+    cfg = pipeline_config(config, {"detect": detector, "landmarks": landmarker, "au": au_backend,
+                                   "transform": transform, "reenact": reenactor, "mix": mixer}, options=opt)
+    out = run_edit(source, output, edits, cfg, source_face, parsed_sweep, frames, fps, background, quiet,
+                   device=device, registry=_registry(ctx))
     if not quiet:
         err.print(f"-> {out}")
 
 
 @app.command(name="eval")
 def evaluate(
+    ctx: typer.Context,
     sources: Path = typer.Option(..., "--sources", help="Folder of source portraits (.png/.jpg)."),
     driving: Path = typer.Option(..., "--driving", help="Folder of driving clips (.mp4)."),
     output: Path = typer.Option(..., "-o", "--output", help="Report folder: metrics.json, report.md, PNG plots."),
@@ -228,7 +254,7 @@ def evaluate(
     cross_mode: str = typer.Option("relative", "--cross-mode", help="Motion mode for cross-reenactment: relative, "
                                    "or absolute as in the paper."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    config: Optional[Path] = ConfigOpt,
+    config: Optional[Path] = ConfigOpt, device: str = DeviceOpt,
 ) -> None:
     """Score configurations with the paper's protocol: MSE/PSNR/SSIM (self-reenactment), CSIM, PSIM, ED
     (cross-reenactment), LSIM, identity pass rate and motion correlations.
@@ -239,44 +265,43 @@ def evaluate(
     """
     from facegan_video.evaluation import EvalConfig, configs_from_toml, default_configs, run_eval
 
+    registry = _registry(ctx)
     configs = ([EvalConfig(name.strip(), name.strip()) for name in transforms.split(",") if name.strip()]
-               if transforms else configs_from_toml(config) or default_configs())
+               if transforms else configs_from_toml(config) or default_configs(registry))
     run_eval(sources, driving, output, configs, max_frames=max_frames, frame_step=frame_step, quiet=quiet,
-             max_pairs=max_pairs, cross_mode=cross_mode, config=load_config(config))
+             max_pairs=max_pairs, cross_mode=cross_mode, device=device, config=load_config(config), registry=registry)
     if not quiet:
         err.print(f"report -> {output / 'report.md'}")
 
 
 @app.command()
 def plugins(
-    stage: Optional[str] = typer.Argument(None, metavar="[STAGE]", help="Only this stage (detect, track, "
-                                          "landmarks, au, smooth, transform, reenact, mix)."),
+    ctx: typer.Context,
+    only: Optional[str] = typer.Argument(None, metavar="[STAGE]", help=f"Only this stage ({', '.join(STAGES)})."),
 ) -> None:
     """List every stage, its backends, the plugin distribution providing each, the default, and each
     backend's options (set them with `--opt STAGE.KEY=VALUE` or `[options.STAGE]` in the TOML config).
 
     Example: `facegan-video plugins transform`
     """
-    reg = get_registry()
-    if stage is not None and stage not in STAGE_HOOKS:
-        raise ConfigError(f"unknown stage {stage!r}; stages are: {', '.join(STAGE_HOOKS)}")
-    stages = [stage] if stage else list(STAGE_HOOKS)
+    reg = _registry(ctx)
+    stages = [stage(only).key] if only else list(STAGES)
     table = Table(title="facegan-video backends", show_lines=False)
     for col in ("stage", "backend", "default", "provided by", "description"):
         table.add_column(col)
     options = Table(title="backend options (--opt STAGE.KEY=VALUE)")
     for col in ("option", "type", "default", "allowed", "meaning"):
         options.add_column(col)
-    for stage in stages:
-        entries = reg.backends(stage)
-        default = reg.default(stage)
+    for key in stages:
+        entries = reg.backends(key)
+        default = reg.default(key)
         if not entries:
-            table.add_row(stage, "(none installed)", "", "", "")
+            table.add_row(key, "(none installed)", "", "", "")
         for name, entry in sorted(entries.items()):
-            table.add_row(stage, name, "yes" if name == default else "",
+            table.add_row(key, name, "yes" if name == default else "",
                           f"{entry.plugin.distribution} {entry.plugin.version}", entry.backend.summary)
             for o in entry.backend.options:
-                options.add_row(f"{stage}.{o.name} ({name})", o.type_name, o.default_text(), o.describe(), o.help)
+                options.add_row(f"{key}.{o.name} ({name})", o.type_name, o.default_text(), o.describe(), o.help)
     out = Console(width=max(Console().width, 140))
     out.print(table)
     out.print(options)
@@ -308,15 +333,15 @@ def main() -> None:
     (``FaceganError``: bad input, configuration, environment) become one line and a non-zero exit.
     """
     try:
-        get_registry().pm.hook.facegan_video_register_commands(app=app)
-        app(prog_name="facegan-video")
+        registry = load_registry()
+        registry.pm.hook.facegan_video_register_commands(app=app)
+        app(prog_name="facegan-video", obj=registry)
     except FaceganError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted; no output was written")
         sys.exit(130)
-
 
 if __name__ == "__main__":
     main()

@@ -31,7 +31,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from facegan_video.errors import ConfigError
-from facegan_video.types import STAGES
+from facegan_video.stages import STAGES
 
 
 @dataclass

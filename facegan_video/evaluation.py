@@ -47,14 +47,13 @@ from typing import Any
 import numpy as np
 
 from facegan_video.analysis.identity import SAME_PERSON, FaceEmbedder, cosine, distance
-from facegan_video.analysis.pipeline import FaceAnalyzer, FaceSelector
+from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.config import AnalysisConfig, tomllib
 from facegan_video.errors import ConfigError, MediaError, NoFaceError
 from facegan_video.motion import combine
-from facegan_video.plugins import get_registry
+from facegan_video.plugins import Registry, load_registry
 from facegan_video.progress import frame_progress
-from facegan_video.reenact.transform import SourceFace
-from facegan_video.types import FaceRecord
+from facegan_video.types import FaceRecord, SourceFace
 from facegan_video.video import Frame, atomic_path, check_writable, open_video, read_image
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
@@ -119,9 +118,9 @@ def configs_from_toml(path: Path | None) -> list[EvalConfig] | None:
     return [EvalConfig(str(e.get("name", e["transform"])), str(e["transform"])) for e in entries]
 
 
-def default_configs() -> list[EvalConfig]:
+def default_configs(registry: Registry) -> list[EvalConfig]:
     """Every installed landmark-transform backend, the default one first, the rest by name."""
-    reg = get_registry()
+    reg = registry
     names = sorted(reg.backends("transform"))
     default = reg.default("transform")
     if default in names:
@@ -185,21 +184,16 @@ class ImageAnalyzer:
     """Analyses single images independently: the tracker and AU estimator (which keep per-track state)
     are rebuilt for each image, the slow-to-load detector and landmarker are reused."""
 
-    def __init__(self, config: AnalysisConfig | None = None) -> None:
+    def __init__(self, config: AnalysisConfig | None, registry: Registry) -> None:
         cfg = copy.deepcopy(config) if config is not None else AnalysisConfig()
         cfg.faces = "largest"
         cfg.set_backend("smooth", "none")
-        self._cfg = cfg
-        self._reg = get_registry()
-        self._analyzer = FaceAnalyzer(cfg, self._reg)
+        self._analyzer = FaceAnalyzer(cfg, registry)
 
     def __call__(self, image: np.ndarray) -> _Face | None:
-        a, cfg = self._analyzer, self._cfg
-        a.tracker = self._reg.create("track", cfg.stage("track").backend, **cfg.stage("track").options)
-        a.au = self._reg.create("au", cfg.stage("au").backend, **cfg.stage("au").options)
-        a.select = FaceSelector(cfg.faces)
-        _, records = next(a.run([Frame(0, 0.0, image)]))
-        good = [r for r in records if r.success and r.analysis is not None]
+        self._analyzer.reset()
+        _, records = next(self._analyzer.run([Frame(0, 0.0, image)]))
+        good = [r for r in records if r.usable]
         return _to_face(good[0]) if good else None
 
 
@@ -343,7 +337,8 @@ def _render(renderer: Any, image: np.ndarray, src: SourceFace, motion: np.ndarra
 def run_eval(sources: Path, driving: Path, out_dir: Path, configs: list[EvalConfig] | None = None,
              max_frames: int = 30, frame_step: int = 5, quiet: bool = False, max_pairs: int = 6,
              cross_mode: str = "relative", device: str = "cpu",
-             config: AnalysisConfig | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+             config: AnalysisConfig | None = None,
+             registry: Registry | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Run the protocol for each configuration, write the outputs, return the metrics dict.
 
     ``max_pairs`` caps the cross-reenactment pairs (spread deterministically over portraits and clips);
@@ -361,10 +356,11 @@ def run_eval(sources: Path, driving: Path, out_dir: Path, configs: list[EvalConf
         raise ConfigError("max_pairs must be at least 1")
     if cross_mode not in ("relative", "absolute"):
         raise ConfigError(f"unknown cross-reenactment mode {cross_mode!r}: use relative or absolute")
-    configs = list(configs) if configs is not None else default_configs()
+    registry = registry or load_registry()
+    configs = list(configs) if configs is not None else default_configs(registry)
     if not configs:
         raise ConfigError("no configurations to evaluate: no landmark-transform backend is installed")
-    known = get_registry().backends("transform")
+    known = registry.backends("transform")
     for c in configs:
         if c.transform not in known:
             raise ConfigError(f"configuration {c.name!r}: unknown transform backend {c.transform!r}; "
@@ -378,7 +374,7 @@ def run_eval(sources: Path, driving: Path, out_dir: Path, configs: list[EvalConf
     check_writable(out_dir / "metrics.json")
     src_labels, drv_labels = read_labels(sources), read_labels(driving)
 
-    analyse = ImageAnalyzer(config)
+    analyse = ImageAnalyzer(config, registry)
     embedder = FaceEmbedder()
     with frame_progress("eval: analysing inputs", len(portrait_paths) + len(clip_paths), quiet) as advance:
         portraits = []
@@ -429,7 +425,7 @@ def run_eval(sources: Path, driving: Path, out_dir: Path, configs: list[EvalConf
 
     with frame_progress("eval: reenacting", total, quiet) as advance:
         for cfg in configs:
-            renderer = Renderer(cfg.analysis_config(config), device)
+            renderer = Renderer(cfg.analysis_config(config), device, registry)
             acc = _Acc()
             # self-reenactment: the first frame is the source, later frames drive it (absolute)
             for c in clips:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,8 @@ from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.config import AnalysisConfig
 from facegan_video.errors import NoFaceError
 from facegan_video.extract_output import CsvWriter, OverlayWriter, plot_time_courses, read_openface_csv
-from facegan_video.progress import frame_progress
+from facegan_video.observe import Observer, progress_observers
+from facegan_video.plugins import Registry
 from facegan_video.types import FaceRecord
 from facegan_video.video import check_output, open_video
 
@@ -34,7 +36,8 @@ def _no_face_row(frame) -> FaceRecord:
 
 def extract(source: str | Path, csv_path: str | Path, *, config: AnalysisConfig | None = None,
             plot: str | Path | None = None, overlay: str | Path | None = None,
-            max_frames: int | None = None, quiet: bool = False) -> ExtractSummary:
+            max_frames: int | None = None, quiet: bool = False, device: str = "auto",
+            registry: Registry | None = None, observers: Iterable[Observer] = ()) -> ExtractSummary:
     """Analyse every frame of ``source`` and write the OpenFace-format CSV (plus optional plot/overlay).
 
     Nothing is written unless a face is found: outputs are committed only at the end.
@@ -42,25 +45,27 @@ def extract(source: str | Path, csv_path: str | Path, *, config: AnalysisConfig 
     for out, kind in ((csv_path, "csv"), (plot, "plot"), (overlay, "video")):
         if out is not None:
             check_output(out, kind, {"csv": "output", "plot": "plot", "video": "overlay"}[kind])
-    analyzer = FaceAnalyzer(config)
+    obs = progress_observers(quiet, observers)
+    analyzer = FaceAnalyzer(config, registry, obs, device)
     frames = rows = with_face = 0
     ids: Counter[int] = Counter()
     with ExitStack() as stack:
         src = stack.enter_context(open_video(source, max_frames=max_frames))
         csv = stack.enter_context(CsvWriter(csv_path))
-        video = stack.enter_context(OverlayWriter(overlay, src.info.fps)) if overlay else None
-        progress = stack.enter_context(frame_progress(f"extract {Path(source).name}", src.info.frame_count, quiet))
-        for frame, records in analyzer.run(src):
+        video = stack.enter_context(OverlayWriter(overlay, src.info.fps, observers=obs)) if overlay else None
+        stack.enter_context(obs.run(f"extract {Path(source).name}", src.info.frame_count))
+        for frame, records in analyzer.run(obs.timed(src, "decode")):
             good = [r for r in records if r.success]
-            for record in records or [_no_face_row(frame)]:
-                csv.write(record)
-                rows += 1
+            with obs.stage("csv", len(records)):
+                for record in records or [_no_face_row(frame)]:
+                    csv.write(record)
+                    rows += 1
             if video is not None:
                 video.write(frame.image, good)
             frames += 1
             with_face += bool(good)
             ids.update(r.face_id for r in good)
-            progress(1)
+            obs.on_frames(1)
         if not with_face:
             raise NoFaceError(f"no face found in {source}; try --detector mmod, or check the input shows a face")
     if plot is not None:

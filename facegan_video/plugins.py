@@ -1,7 +1,10 @@
 """Plugin loading and the per-stage backend registry.
 
-Built-in backends are entry points of this distribution in the ``facegan_video`` group, loaded the
-same way as third-party ones. A plugin that fails to import is recorded and reported by
+A registry is built explicitly (``load_registry()``) and passed to whatever needs backends: the CLI
+builds one per invocation; scripts, tests and notebooks build their own or register plugin objects
+on one. The built-in backends are plugins registered from ``BUILTIN_PLUGINS`` (the one list of
+them), first, in the same way as third-party plugins, which come from the ``facegan_video``
+entry-point group. A plugin that fails to import is recorded and reported by
 ``facegan-video plugins``; it never stops the program.
 """
 
@@ -9,35 +12,24 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
 
-from facegan_video import hookspecs
+from facegan_video import __version__, hookspecs
 from facegan_video.errors import ConfigError
+from facegan_video.devices import resolve_device
 from facegan_video.options import parse_options
-from facegan_video.types import STAGES, Backend
+from facegan_video.stages import stage as stage_record
+from facegan_video.types import Backend
 
 GROUP = "facegan_video"
+DISTRIBUTION = "facegan-video"
 
-#: Hook that collects each stage's backends.
-STAGE_HOOKS = {
-    "detect": "facegan_video_detectors",
-    "track": "facegan_video_trackers",
-    "landmarks": "facegan_video_landmarkers",
-    "au": "facegan_video_au_estimators",
-    "smooth": "facegan_video_smoothers",
-    "transform": "facegan_video_landmark_transformers",
-    "reenact": "facegan_video_reenactors",
-    "mix": "facegan_video_mixers",
-}
-assert tuple(STAGE_HOOKS) == STAGES
-
-#: The built-in plugins, as declared in pyproject.toml's entry points. Used only when running from
-#: a source tree that was never installed (no entry-point metadata).
-DEFAULT_PLUGINS = {
+#: The built-in plugins: name -> module. Registered before any entry point, so a third-party
+#: backend can never take a built-in backend's name.
+BUILTIN_PLUGINS = {
     "builtin": "facegan_video.builtin",
     "dlib-detect": "facegan_video.analysis.detect",
     "iou-track": "facegan_video.analysis.track",
@@ -88,13 +80,14 @@ class Registry:
         return info
 
     def backends(self, stage: str) -> dict[str, BackendEntry]:
-        hook = getattr(self.pm.hook, STAGE_HOOKS[stage])
+        """Every backend of ``stage`` by name; the first plugin to offer a name keeps it."""
+        hook_name = stage_record(stage).hook
         out: dict[str, BackendEntry] = {}
-        for impl in hook.get_hookimpls():
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             try:
                 backends = impl.function() or []
             except Exception as exc:  # a broken plugin is reported, not fatal
-                self._plugin_info(impl.plugin).error = f"{STAGE_HOOKS[stage]}: {type(exc).__name__}: {exc}"
+                self._plugin_info(impl.plugin).error = f"{hook_name}: {type(exc).__name__}: {exc}"
                 continue
             for backend in backends:
                 out.setdefault(backend.name, BackendEntry(stage, backend, self._plugin_info(impl.plugin)))
@@ -103,22 +96,30 @@ class Registry:
     def default(self, stage: str) -> str | None:
         return self.pm.hook.facegan_video_default_backend(stage=stage)
 
-    def create(self, stage: str, name: str | None = None, **options: Any) -> Any:
-        """Build the backend ``name`` (or the default) of ``stage`` with ``options``."""
-        if stage not in STAGE_HOOKS:
-            raise ConfigError(f"unknown stage {stage!r}; stages are: {', '.join(STAGES)}")
+    def entry(self, stage: str, name: str | None = None) -> BackendEntry:
+        """The backend ``name`` (or the default) of ``stage``: its declaration, before building it."""
         available = self.backends(stage)
         name = name or self.default(stage)
         if name not in available:
             names = ", ".join(sorted(available)) or "none installed"
             raise ConfigError(f"unknown {stage} backend {name!r}; available: {names} "
                               "(see `facegan-video plugins`)")
-        backend = available[name].backend
-        kwargs = parse_options(backend.options, options, stage, name)
+        return available[name]
+
+    def create(self, stage: str, name: str | None = None, *, device: str = "auto", **options: Any) -> Any:
+        """Build the backend ``name`` (or the default) of ``stage`` with ``options``.
+
+        A backend that declares ``Capabilities.device`` also gets ``device`` resolved (``auto``:
+        CUDA, then MPS, then CPU); the others never import torch for it.
+        """
+        backend = self.entry(stage, name).backend
+        kwargs = parse_options(backend.options, options, stage, backend.name)
+        if backend.capabilities.device:
+            kwargs["device"] = resolve_device(device)
         try:
             return backend.factory(**kwargs)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{stage} backend {name!r}: {exc}") from None
+            raise ConfigError(f"{stage} backend {backend.name!r}: {exc}") from None
 
 
 def _load(pm: pluggy.PluginManager, name: str, module: str, dist: str, version: str) -> PluginInfo:
@@ -143,24 +144,17 @@ def _load_attr(ref: str) -> Any:
     return obj
 
 
-def load_registry() -> Registry:
-    """A new registry: hookspecs, the built-in and entry-point plugins, then ``check_pending``."""
+def load_registry(entry_points_too: bool = True) -> Registry:
+    """A new registry: the built-in plugins, then (unless told not to) every entry-point plugin,
+    then ``check_pending``."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    plugins: list[PluginInfo] = []
-    eps = sorted(entry_points(group=GROUP), key=lambda ep: (ep.dist is None or ep.dist.name != "facegan-video", ep.name))
-    for ep in eps:
-        if pm.has_plugin(ep.name):
-            continue
-        dist = ep.dist.name if ep.dist else "?"
-        plugins.append(_load(pm, ep.name, ep.value, dist, ep.dist.version if ep.dist else "?"))
-    if not any(p.distribution == "facegan-video" for p in plugins):
-        from facegan_video import __version__
-
-        for name, module in DEFAULT_PLUGINS.items():
-            plugins.append(_load(pm, name, module, "facegan-video (source tree)", __version__))
+    plugins = [_load(pm, name, module, DISTRIBUTION, __version__) for name, module in BUILTIN_PLUGINS.items()]
+    if entry_points_too:
+        for ep in sorted(entry_points(group=GROUP), key=lambda ep: ep.name):
+            if pm.has_plugin(ep.name):
+                continue
+            dist = ep.dist.name if ep.dist else "?"
+            plugins.append(_load(pm, ep.name, ep.value, dist, ep.dist.version if ep.dist else "?"))
     pm.check_pending()
     return Registry(pm, plugins)
-
-
-get_registry = lru_cache(maxsize=1)(load_registry)

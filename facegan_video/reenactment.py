@@ -1,34 +1,36 @@
 """`reenact` and `edit`: the source face driven by a video's motion, or by edited AUs and pose.
 
-Stages: analyse the source face once (landmarks, AUs, pose) → stream the driving video through the
-analysis stages → target motion (relative or absolute, channel masks) → landmark transformer →
-reenactor → mixer → H.264 writer with the driving audio. Work is done in batches of frames.
+``reenact`` runs named steps: analyse the source face (once per source frame) → stream the driving
+video through the analysis stages → collect a batch of driving frames → target motion (relative or
+absolute, channel masks) → ``Renderer`` (landmark transformer → reenactor → mixer) → H.264 writer
+with the driving audio. Work is done in batches of frames; memory is bounded by the batch size.
+Every step reports to the observers it is given (``facegan_video.observe``).
 """
 
 from __future__ import annotations
 
-import inspect
 import sys
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
 
 import cv2
 import numpy as np
 
 from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.config import AnalysisConfig
+from facegan_video.devices import check_device, resolve_device
 from facegan_video.errors import ConfigError, NoFaceError
 from facegan_video.motion import Edit, combine
-from facegan_video.plugins import get_registry
-from facegan_video.progress import frame_progress
-from facegan_video.reenact.transform import SourceFace
-from facegan_video.types import AU_NAMES, FaceRecord
+from facegan_video.observe import Observer, Observers, progress_observers
+from facegan_video.plugins import Registry, load_registry
+from facegan_video.stages import RENDER_STAGES
+from facegan_video.types import AU_NAMES, AUS, POSE, FaceRecord, SourceFace
 from facegan_video.video import VideoWriter, atomic_path, check_output, is_image_path, open_video, read_image
 from facegan_video.video.reader import Frame
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
+AUDIO_CHOICES = ("driving", "none")
 
 
 @dataclass
@@ -47,80 +49,72 @@ class ReenactOptions:
     notes: list[str] = field(default_factory=list)
 
 
-def resolve_device(name: str) -> str:
-    """``auto`` picks CUDA, then MPS, then CPU; an unavailable explicit choice is an error."""
-    if name not in DEVICES:
-        raise ConfigError(f"unknown device {name!r}: use {', '.join(DEVICES)}")
-    if name == "cpu":
-        return name
-    import torch  # only here: the default backends run without it, and it takes a second to import
-    available = {"cpu": True, "cuda": torch.cuda.is_available(),
-                 "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())}
-    if name == "auto":
-        return "cuda" if available["cuda"] else "mps" if available["mps"] else "cpu"
-    if not available[name]:
-        raise ConfigError(f"device {name!r} is not available on this machine; use --device cpu or auto")
-    return name
-
-
 class Renderer:
-    """Transformer, reenactor and mixer for one source face, built from the config's choices."""
+    """Transformer, reenactor and mixer for one source face, built from the config's choices.
 
-    def __init__(self, config: AnalysisConfig, device: str) -> None:
-        """``auto`` is resolved (importing torch) only if a chosen backend takes a device."""
-        reg = get_registry()
-        if device != "auto":
-            resolve_device(device)  # an explicit choice must exist, used or not
+    ``device`` goes to the backends that declare they take one (``auto`` is then resolved, importing
+    torch); an explicit device must exist even when no backend uses it.
+    """
 
-        def make(stage: str) -> Any:
-            choice = config.stage(stage)
-            options = dict(choice.options)
-            name = choice.backend or reg.default(stage)
-            entry = reg.backends(stage).get(name)
-            if entry is not None and "device" in inspect.signature(entry.backend.factory).parameters:
-                options.setdefault("device", resolve_device(device))
-            return reg.create(stage, name, **options)
-
-        self.transformer = make("transform")
-        self.reenactor = make("reenact")
-        self.mixer = make("mix")
+    def __init__(self, config: AnalysisConfig, device: str = "auto", registry: Registry | None = None,
+                 observers: Iterable[Observer] = ()) -> None:
+        self.registry = registry or load_registry()
+        self.observers = Observers(observers)
+        if check_device(device) != "auto":
+            resolve_device(device)
+        with self.observers.setup("renderer"):
+            self.transformer, self.reenactor, self.mixer = (
+                self.registry.create(stage, config.stage(stage).backend, device=device, **config.stage(stage).options)
+                for stage in RENDER_STAGES)
+        self.needs_driving_landmarks = self.registry.entry(
+            "transform", config.stage("transform").backend).backend.capabilities.driving_landmarks
 
     def render(self, image: np.ndarray, face: SourceFace, motion: np.ndarray,
                driving_landmarks: np.ndarray | None = None, background: np.ndarray | None = None) -> np.ndarray:
         """(N, 20) target motion -> (N, H, W, 3) frames of the source."""
-        targets = self.transformer.transform(face, motion, driving_landmarks)
-        faces = self.reenactor.reenact(image, face.landmarks, targets)
-        return self.mixer.mix(image, faces, targets, background=background, source_landmarks=face.landmarks)
+        n, obs = len(motion), self.observers
+        with obs.stage("transform", n):
+            targets = self.transformer.transform(face, motion, driving_landmarks)
+        with obs.stage("reenact", n):
+            faces = self.reenactor.reenact(image, face.landmarks, targets)
+        with obs.stage("mix", n):
+            return self.mixer.mix(image, faces, targets, background=background, source_landmarks=face.landmarks)
 
 
-def _analysis_config(config: AnalysisConfig, faces: str, smooth: bool = True) -> AnalysisConfig:
+def analysis_config(config: AnalysisConfig, faces: str, smooth: bool = True) -> AnalysisConfig:
+    """A copy of ``config`` that keeps the faces ``faces`` (and no smoothing unless ``smooth``)."""
     cfg = replace(config, faces=faces, stages={k: replace(v, options=dict(v.options)) for k, v in config.stages.items()})
     if not smooth:
         cfg.set_backend("smooth", "none")
     return cfg
 
 
-def source_analyzer(config: AnalysisConfig, choice: str) -> FaceAnalyzer:
-    """The analyzer for still sources; reuse it (``source_face(..., analyzer=)``) over many images."""
-    return FaceAnalyzer(_analysis_config(config, "all" if choice == "auto" else choice, smooth=False))
+class SourceAnalyzer:
+    """Analyses source stills, each on its own (a fresh stream per image, the models loaded once).
+
+    ``choice``: ``auto`` insists on exactly one face; ``largest`` or ``index:N`` picks one.
+    """
+
+    def __init__(self, config: AnalysisConfig, choice: str, registry: Registry | None = None,
+                 device: str = "auto") -> None:
+        self.choice = choice
+        self._analyzer = FaceAnalyzer(analysis_config(config, "all" if choice == "auto" else choice, smooth=False),
+                                      registry, device=device)
+
+    def __call__(self, image: np.ndarray, label: str) -> SourceFace:
+        self._analyzer.reset()
+        _, records = next(self._analyzer.run([Frame(0, 0.0, image)]))
+        records = [r for r in records if r.usable]
+        if not records:
+            raise NoFaceError(f"no face found in {label}; use a clearer, more frontal photo or try --detector mmod")
+        if self.choice == "auto" and len(records) > 1:
+            raise NoFaceError(f"{len(records)} faces found in {label}; choose one with --source-face largest "
+                              "or --source-face index:N (N-th face from the left, from 0)")
+        return source_face_of(records[0], image)
 
 
-def source_face(image: np.ndarray, config: AnalysisConfig, choice: str, label: str,
-                analyzer: FaceAnalyzer | None = None) -> SourceFace:
-    """Analyse a still source; ``auto`` insists on exactly one face."""
-    if analyzer is None:
-        analyzer = source_analyzer(config, choice)
-    else:
-        analyzer.reset()  # each source image is analysed on its own
-    _, records = next(analyzer.run([Frame(0, 0.0, image)]))
-    records = [r for r in records if r.success and r.analysis is not None]
-    if not records:
-        raise NoFaceError(f"no face found in {label}; use a clearer, more frontal photo or try --detector mmod")
-    if choice == "auto" and len(records) > 1:
-        raise NoFaceError(f"{len(records)} faces found in {label}; choose one with --source-face largest "
-                          "or --source-face index:N (N-th face from the left, from 0)")
-    rec = records[0]
-    return SourceFace(rec.landmarks, rec.motion, (image.shape[1], image.shape[0]))
+def source_face_of(record: FaceRecord, image: np.ndarray) -> SourceFace:
+    return SourceFace(record.landmarks, record.motion, (image.shape[1], image.shape[0]))
 
 
 def load_background(path: Path | None, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -139,9 +133,11 @@ def side_by_side(panels: list[np.ndarray], height: int) -> np.ndarray:
     return np.concatenate(out, axis=1)
 
 
-def _neutral_warning(reference: np.ndarray) -> str | None:
-    strong = [f"{AU_NAMES[i]} {reference[i]:.1f}" for i in np.argsort(-reference[:17])[:3] if reference[i] > 3.5]
-    turned = np.degrees(np.abs(reference[17:20])).max()
+def neutral_warning(reference: np.ndarray) -> str | None:
+    """A warning when relative motion would be measured from an expressive or turned first face."""
+    strong = [f"{AU_NAMES[i]} {reference[AUS][i]:.1f}" for i in np.argsort(-reference[AUS])[:3]
+              if reference[AUS][i] > 3.5]
+    turned = np.degrees(np.abs(reference[POSE])).max()
     if strong or turned > 25:
         what = ", ".join(strong) if strong else f"head turned {turned:.0f}°"
         return (f"warning: the driving clip's first face is not neutral ({what}); relative motion is measured "
@@ -157,95 +153,142 @@ class ReenactSummary:
     output: Path
 
 
-def _driving_motion(frames: Iterator[Frame], analyzer: FaceAnalyzer) -> Iterator[tuple[Frame, FaceRecord | None]]:
+# ----------------------------------------------------------------------------- reenact, step by step
+
+
+class _Source:
+    """The source: one still, or a video whose frames are reenacted one per driving frame (its last
+    frame is held when the driving video is longer)."""
+
+    def __init__(self, path: Path, analyze: SourceAnalyzer, stack: ExitStack) -> None:
+        self.path = path
+        self._analyze = analyze
+        self._frames: Iterator[Frame] | None = None
+        if is_image_path(path):
+            self.image = read_image(path)
+        else:
+            self._frames = iter(stack.enter_context(open_video(path)))
+            self.image = next(self._frames).image
+        self.face = analyze(self.image, str(path))
+        self.index = 0  # which source frame is current
+
+    def advance(self) -> None:
+        """Move a video source to its next frame (and analyse it); a still stays."""
+        nxt = next(self._frames, None) if self._frames is not None else None
+        if nxt is not None:
+            self.image, self.index = nxt.image, self.index + 1
+            self.face = self._analyze(self.image, f"{self.path} frame {nxt.index}")
+
+
+@dataclass
+class _Pending:
+    """A driving frame waiting in the batch: its motion and landmarks, and the source frame it drives."""
+
+    frame: Frame
+    motion: np.ndarray
+    landmarks: np.ndarray
+    image: np.ndarray
+    face: SourceFace
+    source_index: int
+
+
+class _Batches:
+    """Collects driving frames and renders them a batch at a time onto the source, in order."""
+
+    def __init__(self, renderer: Renderer, writer: VideoWriter, opts: ReenactOptions,
+                 background: np.ndarray | None, batch_size: int, observers: Observers) -> None:
+        self.renderer, self.writer, self.opts = renderer, writer, opts
+        self.background, self.batch_size, self.observers = background, batch_size, observers
+        self.reference: np.ndarray | None = None  # the first driving face's motion (relative mode)
+        self.pending: list[_Pending] = []
+
+    def add(self, item: _Pending) -> None:
+        self.pending.append(item)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        for run in self._runs():
+            self._render(run)
+        self.observers.on_frames(len(self.pending))
+        self.pending = []
+
+    def _runs(self) -> list[list[_Pending]]:
+        """Consecutive frames that drive the same source frame, rendered in one call."""
+        runs: list[list[_Pending]] = []
+        for item in self.pending:
+            if runs and runs[-1][0].source_index == item.source_index:
+                runs[-1].append(item)
+            else:
+                runs.append([item])
+        return runs
+
+    def _render(self, run: list[_Pending]) -> None:
+        first, opts = run[0], self.opts
+        motion = combine(first.face.motion, np.stack([p.motion for p in run]), self.reference, opts.mode,
+                         opts.channels, opts.aus)
+        out = self.renderer.render(first.image, first.face, motion, np.stack([p.landmarks for p in run]),
+                                   self.background)
+        for item, image in zip(run, out):
+            self.writer.write(side_by_side([item.image, item.frame.image, image], image.shape[0])
+                              if opts.side_by_side else image)
+
+
+def driving_records(frames: Iterable[Frame], analyzer: FaceAnalyzer) -> Iterator[tuple[Frame, FaceRecord | None]]:
+    """Each driving frame with its first usable face (None without one)."""
     for frame, records in analyzer.run(frames):
-        good = [r for r in records if r.success and r.analysis is not None]
+        good = [r for r in records if r.usable]
         yield frame, (good[0] if good else None)
 
 
 def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | None = None,
-            options: ReenactOptions | None = None) -> ReenactSummary:
+            options: ReenactOptions | None = None, registry: Registry | None = None,
+            observers: Iterable[Observer] = ()) -> ReenactSummary:
     """Write ``output``: the source face performing the driving video's motion."""
     config = config or AnalysisConfig()
     opts = options or ReenactOptions()
-    if opts.audio not in ("driving", "none"):
-        raise ConfigError(f"unknown audio choice {opts.audio!r}: use driving or none")
+    if opts.audio not in AUDIO_CHOICES:
+        raise ConfigError(f"unknown audio choice {opts.audio!r}: use {' or '.join(AUDIO_CHOICES)}")
     check_output(output, "video")
-    renderer = Renderer(config, opts.device)
-    drive_analyzer = FaceAnalyzer(_analysis_config(config, opts.driving_face))
-    source_is_video = not is_image_path(source)
+    registry = registry or load_registry()
+    obs = progress_observers(opts.quiet, observers)
+    renderer = Renderer(config, opts.device, registry, obs)
+    drive_analyzer = FaceAnalyzer(analysis_config(config, opts.driving_face), registry, obs, opts.device)
     with ExitStack() as stack:
         drv = stack.enter_context(open_video(driving, max_frames=opts.max_frames))
-        src_frames = None
-        src_analyzer = source_analyzer(config, opts.source_face)
-        if source_is_video:
-            src_video = stack.enter_context(open_video(source))
-            src_frames = iter(src_video)
-            src_image = next(src_frames).image
-        else:
-            src_image = read_image(source)
-        face = source_face(src_image, config, opts.source_face, str(source), src_analyzer)
-        background = load_background(opts.background, src_image.shape)
+        with obs.setup("source"):
+            src = _Source(Path(source), SourceAnalyzer(config, opts.source_face, registry, opts.device), stack)
+        background = load_background(opts.background, src.image.shape)
         audio = driving if opts.audio == "driving" and drv.info.has_audio else None
-        writer = stack.enter_context(VideoWriter(output, drv.info.fps, audio_from=audio))
-        progress = stack.enter_context(frame_progress(f"reenact {Path(driving).name}", drv.info.frame_count, opts.quiet))
-        reference: np.ndarray | None = None
+        writer = stack.enter_context(VideoWriter(output, drv.info.fps, audio_from=audio, observers=obs))
+        stack.enter_context(obs.run(f"reenact {Path(driving).name}", drv.info.frame_count))
+        batches = _Batches(renderer, writer, opts, background, config.batch_size, obs)
         last: FaceRecord | None = None
         missing = frames = 0
-        batch: list[tuple[Frame, np.ndarray, np.ndarray, np.ndarray, SourceFace]] = []
-
-        def flush() -> None:
-            if not batch:
-                return
-            # consecutive frames share a source face unless the source is a video
-            groups: list[list[int]] = []
-            for i, item in enumerate(batch):
-                if groups and batch[groups[-1][0]][4] is item[4]:
-                    groups[-1].append(i)
-                else:
-                    groups.append([i])
-            for idx in groups:
-                f = batch[idx[0]][4]
-                motion = combine(f.motion, np.stack([batch[i][1] for i in idx]), reference, opts.mode,
-                                 opts.channels, opts.aus)
-                lms = np.stack([batch[i][2] for i in idx])
-                out = renderer.render(batch[idx[0]][3], f, motion, lms, background)
-                for i, img in zip(idx, out):
-                    drive_img = batch[i][0].image
-                    writer.write(side_by_side([batch[i][3], drive_img, img], img.shape[0])
-                                 if opts.side_by_side else img)
-            progress(len(batch))
-            batch.clear()
-
-        for frame, rec in _driving_motion(iter(drv), drive_analyzer):
+        for frame, rec in obs.timed(driving_records(obs.timed(drv, "decode"), drive_analyzer), "analysis"):
             frames += 1
+            if frames > 1:
+                src.advance()
             if rec is None:
                 missing += 1
             else:
                 last = rec
-                if reference is None:
-                    reference = rec.motion
-                    if opts.mode == "relative" and (msg := _neutral_warning(reference)):
+                if batches.reference is None:
+                    batches.reference = rec.motion
+                    if opts.mode == "relative" and (msg := neutral_warning(rec.motion)):
                         opts.notes.append(msg)
                         if not opts.quiet:
                             print(msg, file=sys.stderr)
-            if src_frames is not None and frames > 1:
-                nxt = next(src_frames, None)
-                if nxt is not None:
-                    src_image = nxt.image
-                    face = source_face(src_image, config, opts.source_face, f"{source} frame {nxt.index}",
-                                       src_analyzer)
-            if last is None:
-                motion, lms = face.motion, face.landmarks
-            else:
-                motion, lms = last.motion, last.landmarks
-            batch.append((frame, motion, lms, src_image, face))
-            if len(batch) >= config.batch_size:
-                flush()
-        flush()
+            # a frame without a face holds the last motion (the source's own before the first face)
+            motion, lms = (src.face.motion, src.face.landmarks) if last is None else (last.motion, last.landmarks)
+            batches.add(_Pending(frame, motion, lms, src.image, src.face, src.index))
+        batches.flush()
         if last is None:
             raise NoFaceError(f"no face found in the driving video {driving}; try --detector mmod")
     return ReenactSummary(frames, drv.info.fps, missing, Path(output))
+
+
+# ----------------------------------------------------------------------------- edit
 
 
 def edit_motion(face: SourceFace, edits: list[Edit]) -> np.ndarray:
@@ -255,9 +298,18 @@ def edit_motion(face: SourceFace, edits: list[Edit]) -> np.ndarray:
     return motion.astype(np.float32)
 
 
+def sweep_motion(base: np.ndarray, sweep: tuple[int, float, float], frames: int) -> np.ndarray:
+    """(frames, 20): ``base`` with one AU or pose axis moving linearly from start to end."""
+    index, start, end = sweep
+    motion = np.repeat(base[None], frames, 0)
+    motion[:, index] = np.linspace(start, end, frames)
+    return motion
+
+
 def edit(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig | None = None,
          source_choice: str = "auto", sweep: tuple[int, float, float] | None = None, frames: int = 30,
-         fps: float = 25.0, background: Path | None = None, quiet: bool = False) -> Path:
+         fps: float = 25.0, background: Path | None = None, quiet: bool = False, device: str = "auto",
+         registry: Registry | None = None, observers: Iterable[Observer] = ()) -> Path:
     """Write ``output``: the source with edited AUs/pose (image or video), or a sweep animation."""
     config = config or AnalysisConfig()
     if not edits and sweep is None:
@@ -269,36 +321,49 @@ def edit(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig |
         raise ConfigError("--frames must be at least 2 for a sweep")
     # an image in gives an image out; a sweep or a video source gives a video
     check_output(output, "image" if source_is_image and sweep is None else "video")
-    renderer = Renderer(config, "cpu")
-    if source_is_image:
+    registry = registry or load_registry()
+    obs = progress_observers(quiet, observers)
+    renderer = Renderer(config, device, registry, obs)
+    if renderer.needs_driving_landmarks:
+        raise ConfigError(f"the {config.stage('transform').backend!r} landmark transformer needs driving landmarks, "
+                          "which an edit has none of; use another --transform (e.g. analytic)")
+    if not source_is_image:
+        return _edit_video(source, output, edits, config, source_choice, renderer, registry, obs, device)
+    with obs.setup("source"):
         image = read_image(source)
-        face = source_face(image, config, source_choice, str(source))
-        bg = load_background(background, image.shape)
-        base = edit_motion(face, edits)
-        if sweep is None:
-            result = renderer.render(image, face, base[None], background=bg)[0]
-            write_image(output, result)
-            return Path(output)
-        index, start, end = sweep
-        motion = np.repeat(base[None], frames, 0)
-        motion[:, index] = np.linspace(start, end, frames)
-        with VideoWriter(output, fps) as writer, frame_progress("sweep", frames, quiet) as progress:
-            for chunk in np.array_split(motion, max(1, frames // config.batch_size + 1)):
-                for img in renderer.render(image, face, chunk, background=bg):
-                    writer.write(img)
-                progress(len(chunk))
+        face = SourceAnalyzer(config, source_choice, registry, device)(image, str(source))
+    bg = load_background(background, image.shape)
+    base = edit_motion(face, edits)
+    if sweep is None:
+        write_image(output, renderer.render(image, face, base[None], background=bg)[0])
         return Path(output)
-    with open_video(source) as src, VideoWriter(output, src.info.fps, audio_from=source if src.info.has_audio else None) as writer, \
-            frame_progress(f"edit {Path(source).name}", src.info.frame_count, quiet) as progress:
-        analyzer = FaceAnalyzer(_analysis_config(config, "largest" if source_choice == "auto" else source_choice))
-        for frame, records in analyzer.run(src):
-            good = [r for r in records if r.success and r.analysis is not None]
-            if not good:
-                writer.write(frame.image)
-            else:
-                face = SourceFace(good[0].landmarks, good[0].motion, (frame.image.shape[1], frame.image.shape[0]))
-                writer.write(renderer.render(frame.image, face, edit_motion(face, edits)[None])[0])
-            progress(1)
+    motion = sweep_motion(base, sweep, frames)
+    with VideoWriter(output, fps, observers=obs) as writer, obs.run("sweep", frames):
+        for start in range(0, frames, config.batch_size):
+            chunk = motion[start:start + config.batch_size]
+            for img in renderer.render(image, face, chunk, background=bg):
+                writer.write(img)
+            obs.on_frames(len(chunk))
+    return Path(output)
+
+
+def _edit_video(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig, source_choice: str,
+                renderer: Renderer, registry: Registry, obs: Observers, device: str) -> Path:
+    """Every frame of a video source edited; frames without a face are written as they are."""
+    faces = "largest" if source_choice == "auto" else source_choice
+    analyzer = FaceAnalyzer(analysis_config(config, faces), registry, obs, device)
+    with open_video(source) as src:
+        audio = source if src.info.has_audio else None
+        with VideoWriter(output, src.info.fps, audio_from=audio, observers=obs) as writer, \
+                obs.run(f"edit {Path(source).name}", src.info.frame_count):
+            for frame, records in analyzer.run(obs.timed(src, "decode")):
+                good = [r for r in records if r.usable]
+                if not good:
+                    writer.write(frame.image)
+                else:
+                    face = source_face_of(good[0], frame.image)
+                    writer.write(renderer.render(frame.image, face, edit_motion(face, edits)[None])[0])
+                obs.on_frames(1)
     return Path(output)
 
 
@@ -309,3 +374,4 @@ def write_image(path: Path, image: np.ndarray) -> None:
         if not ok:
             raise ConfigError(f"cannot encode {path}: use .png or .jpg")
         tmp.write_bytes(data.tobytes())
+

@@ -58,9 +58,10 @@ import numpy as np
 from facegan_video.analysis.track import iou
 from facegan_video.errors import BackendUnavailableError, ConfigError, FaceganError
 from facegan_video.options import Option
+from facegan_video.stages import STAGES
 from facegan_video.types import (
     AU_NAMES,
-    STAGES,
+    Capabilities,
     Analysis,
     AUEstimator,
     Detection,
@@ -175,7 +176,7 @@ class RealFace:
     @property
     def source(self):
         """The astronaut as a ``SourceFace`` (what the transform stage receives)."""
-        from facegan_video.reenact.transform import SourceFace
+        from facegan_video.types import SourceFace
 
         return SourceFace(self.landmarks.copy(), self.motion, self.image_size)
 
@@ -522,9 +523,9 @@ def check_landmarker(landmarker: Any, face: RealFace) -> list[str]:
 
 
 def _au_call(au: Any, landmarks: np.ndarray, size: tuple[int, int], ids: Sequence[int] | None,
-             images: list[np.ndarray]) -> list[Analysis]:
-    """Call ``estimate`` the way the pipeline does: appearance-based backends (an ``images`` parameter) get the frames."""
-    extra = {"images": images} if "images" in inspect.signature(au.estimate).parameters else {}
+             images: list[np.ndarray], frames: bool) -> list[Analysis]:
+    """Call ``estimate`` the way the pipeline does: backends declaring ``Capabilities.frames`` get the frames."""
+    extra = {"images": images} if frames else {}
     return au.estimate(landmarks, size, ids, **extra)
 
 
@@ -555,7 +556,7 @@ def _same_analyses(a: list[Analysis], b: list[Analysis], what: str, atol: float)
         _require(ok, f"{what}: face {i} differs: aus {x.aus} vs {y.aus}, pose_r {x.pose_r} vs {y.pose_r}")
 
 
-def check_au_estimator(au: Any, face: RealFace) -> list[str]:
+def check_au_estimator(au: Any, face: RealFace, capabilities: Capabilities = Capabilities()) -> list[str]:
     """Stage ``au``: ``provides`` and ``estimate(landmarks, image_size, track_ids) -> list[Analysis]``.
 
     ``provides`` names AUs of ``types.AU_NAMES``; each Analysis has (17,) float32 AUs, 0-5 where
@@ -566,33 +567,34 @@ def check_au_estimator(au: Any, face: RealFace) -> list[str]:
     result; a track of frames gives one valid Analysis per frame.
     """
     _require(isinstance(au, AUEstimator), f"{type(au).__name__} lacks provides / estimate()")
+    frames = capabilities.frames
     provides = tuple(au.provides)
     _require(set(provides) <= set(AU_NAMES) and len(set(provides)) == len(provides),
              f"provides must be distinct names from types.AU_NAMES, got {provides}")
     inputs = _frozen(face.landmarks, face.frame_landmarks)
-    one = _au_call(au, face.landmarks[None].copy(), face.image_size, None, [face.image])
+    one = _au_call(au, face.landmarks[None].copy(), face.image_size, None, [face.image], frames)
     _require(isinstance(one, list) and len(one) == 1, f"estimate() of one face must return a list of one Analysis, got {one!r}")
     _check_analysis(one[0], provides, "astronaut")
     _require((np.abs(one[0].pose_r) < 0.7).all(), f"astronaut: the head is near frontal, got pose_r {one[0].pose_r} rad")
     _require(one[0].confidence >= 0.5, f"astronaut: confidence {one[0].confidence} for a clear real face")
     w = face.image.shape[1]
     mirrored = _au_call(au, _mirror(face.landmarks, w)[None], face.image_size, None,
-                        [np.ascontiguousarray(face.image[:, ::-1])])
+                        [np.ascontiguousarray(face.image[:, ::-1])], frames)
     _check_analysis(mirrored[0], provides, "mirrored astronaut")
     expect = one[0].pose_r * np.array([1, -1, -1])
     _require(np.allclose(mirrored[0].pose_r, expect, atol=0.1),
              f"pose convention: mirroring the face must keep pitch and flip yaw and roll; got {mirrored[0].pose_r} "
              f"for {one[0].pose_r}")
     n = len(face.frames)
-    batch = _au_call(au, face.frame_landmarks.copy(), face.frame_size, None, list(face.frames))
+    batch = _au_call(au, face.frame_landmarks.copy(), face.frame_size, None, list(face.frames), frames)
     _require(isinstance(batch, list) and len(batch) == n, f"estimate() of {n} faces returned {len(batch)} results")
     for i, a in enumerate(batch):
         _check_analysis(a, provides, f"carphone frame {i}")
-    singles = [_au_call(au, face.frame_landmarks[i:i + 1].copy(), face.frame_size, None, [face.frames[i]])[0] for i in range(n)]
+    singles = [_au_call(au, face.frame_landmarks[i:i + 1].copy(), face.frame_size, None, [face.frames[i]], frames)[0] for i in range(n)]
     _same_analyses(batch, singles, "batch vs single (track_ids=None)", atol=1e-3)
-    again = _au_call(au, face.frame_landmarks.copy(), face.frame_size, None, list(face.frames))
+    again = _au_call(au, face.frame_landmarks.copy(), face.frame_size, None, list(face.frames), frames)
     _same_analyses(again, batch, "same input twice", atol=1e-5)
-    track = _au_call(au, face.frame_landmarks.copy(), face.frame_size, [7] * n, list(face.frames))
+    track = _au_call(au, face.frame_landmarks.copy(), face.frame_size, [7] * n, list(face.frames), frames)
     _require(isinstance(track, list) and len(track) == n, f"estimate() of a {n}-frame track returned {len(track)} results")
     for i, a in enumerate(track):
         _check_analysis(a, provides, f"carphone track frame {i}")
@@ -689,18 +691,18 @@ def check_smoother(smoother: Any, face: RealFace, fresh: Callable[[], Any] | Non
 # --- transform -------------------------------------------------------------------------------------------
 
 
-def check_transformer(transformer: Any, face: RealFace) -> list[str]:
-    """Stage ``transform``: ``needs_driving_landmarks`` and
+def check_transformer(transformer: Any, face: RealFace, capabilities: Capabilities = Capabilities()) -> list[str]:
+    """Stage ``transform``:
     ``transform(source, target_motion (N, 20), driving_landmarks (N, 68, 2) | None) -> (N, 68, 2) float32``.
 
     The clip's motion (and landmarks, if needed) move the astronaut's landmarks to finite points in
     iBUG order within one face size of the source face; the source's own motion (and landmarks) give
     back the source landmarks (within 0.02 eye-corner distances); rows of a batch equal single calls;
     the same call twice gives the same points; a transformer that needs driving landmarks raises a
-    ``FaceganError`` (a user error the CLI reports) without them.
+    ``FaceganError`` (a user error the CLI reports) without them (``capabilities.driving_landmarks``:
+    what the backend declares).
     """
-    needs = getattr(transformer, "needs_driving_landmarks", None)
-    _require(isinstance(needs, (bool, np.bool_)), f"{type(transformer).__name__} must have a bool needs_driving_landmarks")
+    needs = capabilities.driving_landmarks
     _require(callable(getattr(transformer, "transform", None)), f"{type(transformer).__name__} lacks transform()")
     source = face.source
     motion = face.frame_motion
@@ -851,8 +853,9 @@ STATEFUL = ("track", "smooth")
 
 
 def check_backend(stage: str, instance: Any, face: RealFace | None = None,
-                  fresh: Callable[[], Any] | None = None) -> list[str]:
-    """Run ``stage``'s contract on a new ``instance``; ``fresh`` builds more new ones (stateful stages).
+                  fresh: Callable[[], Any] | None = None, capabilities: Capabilities = Capabilities()) -> list[str]:
+    """Run ``stage``'s contract on a new ``instance``; ``fresh`` builds more new ones (stateful stages);
+    ``capabilities`` are what the backend declares.
 
     Returns notes on sub-checks that could not run; raises :class:`ContractError` on a broken rule.
     """
@@ -861,14 +864,16 @@ def check_backend(stage: str, instance: Any, face: RealFace | None = None,
     face = face or real_face()
     if stage in STATEFUL:
         return CHECKS[stage](instance, face, fresh=fresh)
+    if stage in ("transform", "au"):
+        return CHECKS[stage](instance, face, capabilities)
     return CHECKS[stage](instance, face)
 
 
 def all_backends(registry: Any = None) -> list[tuple[str, str]]:
     """``(stage, name)`` of every installed backend of every stage, for ``pytest.mark.parametrize``."""
-    from facegan_video.plugins import get_registry
+    from facegan_video.plugins import load_registry
 
-    reg = registry or get_registry()
+    reg = registry or load_registry()
     return [(stage, name) for stage in STAGES for name in sorted(reg.backends(stage))]
 
 
@@ -876,9 +881,9 @@ def check_options(stage: str, name: str, registry: Any = None) -> list[str]:
     """The declared options are the factory's: each is a keyword parameter with the declared default
     (which is a valid value); an undeclared option and a value of the wrong type are one-line
     ``ConfigError``s raised before the factory runs."""
-    from facegan_video.plugins import get_registry
+    from facegan_video.plugins import load_registry
 
-    reg = registry or get_registry()
+    reg = registry or load_registry()
     entry = reg.backends(stage).get(name)
     _require(entry is not None, f"no {stage} backend {name!r} is installed")
     declared = entry.backend.options
@@ -905,12 +910,13 @@ def check_installed(stage: str, name: str, face: RealFace | None = None, registr
 
     Raises ``BackendUnavailableError`` when it cannot be built here (weights or binary missing).
     """
-    from facegan_video.plugins import get_registry
+    from facegan_video.plugins import load_registry
 
-    reg = registry or get_registry()
+    reg = registry or load_registry()
     notes = check_options(stage, name, reg)
     instance = reg.create(stage, name)
-    return notes + check_backend(stage, instance, face, fresh=lambda: reg.create(stage, name))
+    return notes + check_backend(stage, instance, face, fresh=lambda: reg.create(stage, name),
+                                 capabilities=reg.entry(stage, name).backend.capabilities)
 
 
 @dataclass
@@ -923,9 +929,9 @@ class ContractResult:
 
 def run_contracts(stage: str | None = None, registry: Any = None, face: RealFace | None = None) -> list[ContractResult]:
     """Run the contract of every installed backend (of ``stage``, or of all stages); never raises for a backend."""
-    from facegan_video.plugins import get_registry
+    from facegan_video.plugins import load_registry
 
-    reg = registry or get_registry()
+    reg = registry or load_registry()
     face = face or real_face()
     results = []
     for st, name in all_backends(reg):

@@ -23,10 +23,11 @@ AU_NAMES: tuple[str, ...] = (
 POSE_NAMES: tuple[str, ...] = ("pose_Rx", "pose_Ry", "pose_Rz")
 #: The paper's 20-d motion code: 17 AU intensities (0-5) followed by pitch, yaw, roll.
 MOTION_NAMES: tuple[str, ...] = tuple(f"{a}_r" for a in AU_NAMES) + POSE_NAMES
-
-STAGES: tuple[str, ...] = (
-    "detect", "track", "landmarks", "au", "smooth", "transform", "reenact", "mix",
-)
+#: Where the AUs and the head rotation sit in a motion code (``motion[..., AUS]``).
+AUS = slice(0, len(AU_NAMES))
+POSE = slice(len(AU_NAMES), len(AU_NAMES) + len(POSE_NAMES))
+#: AU intensities run from 0 to this (OpenFace's scale).
+AU_MAX = 5.0
 
 
 @dataclass
@@ -58,10 +59,24 @@ class FaceRecord:
     success: bool = True
 
     @property
+    def usable(self) -> bool:
+        """Landmarks that look like a face, and their AUs and pose: what reenactment can use."""
+        return self.success and self.analysis is not None
+
+    @property
     def motion(self) -> np.ndarray:
         """The paper's 20-vector (17 AUs then pitch, yaw, roll)."""
         assert self.analysis is not None
         return np.concatenate([self.analysis.aus, self.analysis.pose_r]).astype(np.float32)
+
+
+@dataclass
+class SourceFace:
+    """What the generation stages know of the source face."""
+
+    landmarks: np.ndarray  # (68, 2) pixels
+    motion: np.ndarray  # (20,) the AU stage's 17 AUs + pitch, yaw, roll
+    image_size: tuple[int, int]  # (w, h)
 
 
 @runtime_checkable
@@ -119,9 +134,12 @@ class Smoother(Protocol):
 class LandmarkTransformer(Protocol):
     """Source landmarks + target motion -> target landmarks that keep the source's face shape."""
 
-    def transform(self, source: Any, target_motion: np.ndarray,
+    def transform(self, source: SourceFace, target_motion: np.ndarray,
                   driving_landmarks: np.ndarray | None = None) -> np.ndarray:
-        """source: ``reenact.transform.SourceFace``; target_motion (N, 20) -> (N, 68, 2) float32."""
+        """target_motion (N, 20), driving_landmarks (N, 68, 2) or None -> (N, 68, 2) float32.
+
+        A backend whose ``Capabilities.driving_landmarks`` is set needs them and raises a
+        ``FaceganError`` without them."""
         ...
 
 
@@ -145,18 +163,37 @@ class Mixer(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend needs from the pipeline, declared so pipelines never inspect signatures.
+
+    ``device``: the factory takes ``device=`` (a torch device string the pipeline resolves from
+    ``--device``); ``frames``: an AU backend's ``estimate`` takes ``images=`` (the RGB frame of each
+    face row), for appearance-based analysers; ``driving_landmarks``: a landmark transformer needs
+    the driving landmarks, so it cannot serve ``edit``; ``batch_size``: frames per call the backend
+    works best with (the pipeline's ``--batch-size`` otherwise).
+    """
+
+    device: bool = False
+    frames: bool = False
+    driving_landmarks: bool = False
+    batch_size: int | None = None
+
+
 @dataclass
 class Backend:
     """A named implementation of one stage, contributed by a plugin.
 
     ``factory(**options)`` builds the backend; ``options`` declares every keyword it takes (type,
     default, allowed values), and the registry checks what the CLI (``--opt stage.key=value``), the
-    TOML config or a caller gives against it before calling the factory. ``extra`` may hold
-    stage-specific facts (e.g. which AUs an AU backend gives).
+    TOML config or a caller gives against it before calling the factory. ``capabilities`` says what
+    it needs from the pipeline. ``extra`` may hold stage-specific facts (e.g. which AUs an AU
+    backend gives).
     """
 
     name: str
     factory: Callable[..., Any]
     summary: str
     options: tuple[Option, ...] = ()
+    capabilities: Capabilities = Capabilities()
     extra: dict[str, Any] = field(default_factory=dict)

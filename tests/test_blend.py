@@ -13,7 +13,7 @@ from facegan_video import hookspecs
 from facegan_video.analysis.detect import HogDetector
 from facegan_video.analysis.landmarks import Dlib68
 from facegan_video.errors import ConfigError
-from facegan_video.models import FACE_EMBEDDER, SHAPE_68, dlib_model
+from facegan_video.assets import FACE_EMBEDDER, SHAPE_68, dlib_model
 from facegan_video.reenact import blend
 from facegan_video.reenact.blend import BlendMixer, face_mask
 from facegan_video.types import Backend
@@ -29,6 +29,18 @@ def face(source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(box, landmarks) of the astronaut's face, found the way the pipeline finds faces."""
     box = HogDetector().detect([source])[0][0].box
     return box, Dlib68().landmarks(source, [box])[0]
+
+
+def find_face(image: np.ndarray) -> np.ndarray:
+    """Landmarks of the largest face, as the pipeline would give them (HOG detector + dlib 68 points)."""
+    found = HogDetector().detect([image])[0]
+    box = max(found, key=lambda d: float(np.prod(d.box[2:] - d.box[:2]))).box
+    return Dlib68().landmarks(image, [box])[0]
+
+
+def Mixer(**options) -> BlendMixer:  # noqa: N802 - stands for the class in these tests
+    """A blend mixer that finds the source face itself when a test passes no source landmarks."""
+    return BlendMixer(find_face=find_face, **options)
 
 
 def shifted(image: np.ndarray, landmarks: np.ndarray, dx: float, dy: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +68,7 @@ def patch(image: np.ndarray, centre: np.ndarray, radius: int = 8) -> np.ndarray:
 def moved(source, face) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(reenacted frame, target landmarks, output on the source's own background) for a 10-px move right."""
     frame, target = shifted(source, face[1], 10)
-    return frame, target, BlendMixer().mix(source, frame[None], target[None])[0]
+    return frame, target, Mixer().mix(source, frame[None], target[None])[0]
 
 
 def test_face_mask_is_one_inside_zero_outside_with_a_smooth_edge(source, face):
@@ -93,7 +105,7 @@ def test_no_ghost_where_the_face_moved_away(source, face):
     """Where the old face was and the new one is not, the output shows the reenacted frame, not the old face."""
     _, lm = face
     frame, target = shifted(source, lm, 50)
-    out = BlendMixer().mix(source, frame[None], target[None], source_landmarks=lm)[0]
+    out = Mixer().mix(source, frame[None], target[None], source_landmarks=lm)[0]
     old_face_only = (face_mask(lm, source.shape[:2]) > 0.95) & (face_mask(target, source.shape[:2]) < 0.05)
     assert old_face_only.sum() > 500
     to_frame = np.abs(out[old_face_only].astype(np.int16) - frame[old_face_only]).mean()
@@ -105,8 +117,8 @@ def test_colour_match_undoes_shading_drift(source, face):
     _, lm = face
     frame, target = shifted(source, lm, 10)
     drifted = np.clip(frame * np.float32([0.8, 0.85, 0.9]) + 10, 0, 255).astype(np.uint8)  # darker, bluer
-    out = BlendMixer().mix(source, drifted[None], target[None], source_landmarks=lm)[0]
-    plain = BlendMixer(color_match=False).mix(source, drifted[None], target[None], source_landmarks=lm)[0]
+    out = Mixer().mix(source, drifted[None], target[None], source_landmarks=lm)[0]
+    plain = Mixer(color_match=False).mix(source, drifted[None], target[None], source_landmarks=lm)[0]
     cheek = target[[1, 2, 3, 31]].mean(0)
     error = np.abs(patch(out, cheek) - patch(frame, cheek)).mean()
     assert error < 4 and error < np.abs(patch(plain, cheek) - patch(frame, cheek)).mean() / 3
@@ -115,19 +127,19 @@ def test_colour_match_undoes_shading_drift(source, face):
 def test_batch_equals_single_frames_and_is_deterministic(source, face):
     _, lm = face
     frames, targets = zip(*(shifted(source, lm, dx, dy) for dx, dy in ((0, 0), (10, 0), (-6, 8))))
-    batch = BlendMixer().mix(source, np.stack(frames), np.stack(targets))
+    batch = Mixer().mix(source, np.stack(frames), np.stack(targets))
     assert batch.shape == (3,) + source.shape and batch.dtype == np.uint8
-    mixer = BlendMixer()
+    mixer = Mixer()
     singles = np.stack([mixer.mix(source, f[None], t[None])[0] for f, t in zip(frames, targets)])
     np.testing.assert_array_equal(batch, singles)
-    np.testing.assert_array_equal(batch, BlendMixer().mix(source, np.stack(frames), np.stack(targets)))
-    on_coffee = [BlendMixer().mix(source, frames[1][None], targets[1][None], data.coffee()) for _ in range(2)]
+    np.testing.assert_array_equal(batch, Mixer().mix(source, np.stack(frames), np.stack(targets)))
+    on_coffee = [Mixer().mix(source, frames[1][None], targets[1][None], data.coffee()) for _ in range(2)]
     np.testing.assert_array_equal(*on_coffee)
 
 
 def test_given_source_landmarks_match_detection(source, face, moved):
     frame, target, out = moved
-    given = BlendMixer().mix(source, frame[None], target[None], source_landmarks=face[1])[0]
+    given = Mixer().mix(source, frame[None], target[None], source_landmarks=face[1])[0]
     np.testing.assert_array_equal(given, out)
 
 
@@ -136,19 +148,19 @@ def test_a_new_source_or_background_replaces_the_cached_one(source, face, moved)
     mirrored, mirrored_frame = source[:, ::-1].copy(), frame[:, ::-1].copy()
     mirrored_target = target.copy()
     mirrored_target[:, 0] = source.shape[1] - 1 - target[:, 0]
-    mixer = BlendMixer()
+    mixer = Mixer()
     mixer.mix(source, frame[None], target[None], data.coffee())
     np.testing.assert_array_equal(mixer.mix(mirrored, mirrored_frame[None], mirrored_target[None]),
-                                  BlendMixer().mix(mirrored, mirrored_frame[None], mirrored_target[None]))
+                                  Mixer().mix(mirrored, mirrored_frame[None], mirrored_target[None]))
     np.testing.assert_array_equal(mixer.mix(mirrored, mirrored_frame[None], mirrored_target[None], data.chelsea()),
-                                  BlendMixer().mix(mirrored, mirrored_frame[None], mirrored_target[None],
+                                  Mixer().mix(mirrored, mirrored_frame[None], mirrored_target[None],
                                                    data.chelsea()))
 
 
 def test_frames_without_target_landmarks_take_the_source_face_region(source, face, moved):
     box, lm = face
     frame, _, _ = moved
-    mixer = BlendMixer(color_match=False)
+    mixer = Mixer(color_match=False)
     out = mixer.mix(source, frame[None], np.full((1, 68, 2), np.nan), source_landmarks=lm)[0]
     far = far_from([box], 0.6, source.shape)
     assert np.abs(out[far].astype(np.int16) - source[far]).max() <= 2
@@ -158,7 +170,7 @@ def test_frames_without_target_landmarks_take_the_source_face_region(source, fac
 def test_poisson_mode_blends_the_face_and_keeps_the_background(source, face, moved):
     box, lm = face
     frame, target, _ = moved
-    out = BlendMixer(mode="poisson").mix(source, frame[None], target[None], source_landmarks=lm)[0]
+    out = Mixer(mode="poisson").mix(source, frame[None], target[None], source_landmarks=lm)[0]
     far = far_from([box, box + np.float32([10, 0, 10, 0])], 0.6, source.shape)
     assert np.abs(out[far].astype(np.int16) - source[far]).max() <= 2
     # gradient-domain blending keeps the reenacted face's detail, up to a smooth colour offset
@@ -178,7 +190,7 @@ def test_other_background_gets_the_face_and_keeps_its_corners(source, face, move
     box, lm = face
     frame, target, _ = moved
     coffee = data.coffee()  # 400x600: resized to the source's 512x512 by the mixer
-    out = BlendMixer(mode=mode).mix(source, frame[None], target[None], coffee, source_landmarks=lm)[0]
+    out = Mixer(mode=mode).mix(source, frame[None], target[None], coffee, source_landmarks=lm)[0]
     expected = cv2.resize(coffee, source.shape[1::-1], interpolation=cv2.INTER_LINEAR)
     for corner in (np.s_[:80, :80], np.s_[:80, -80:], np.s_[-80:, :80], np.s_[-80:, -80:]):
         np.testing.assert_array_equal(out[corner], expected[corner])
@@ -202,7 +214,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_bad_mode_is_a_one_line_config_error():
     with pytest.raises(ConfigError) as err:
-        BlendMixer(mode="laplacian")
+        Mixer(mode="laplacian")
     message = str(err.value)
     assert "\n" not in message and "feather" in message and "poisson" in message
 
@@ -215,7 +227,7 @@ def test_bad_mode_is_a_one_line_config_error():
 def test_bad_background_is_a_config_error(source, moved, background):
     frame, target, _ = moved
     with pytest.raises(ConfigError):
-        BlendMixer().mix(source, frame[None], target[None], background)
+        Mixer().mix(source, frame[None], target[None], background)
 
 
 def test_hook_offers_the_blend_backend():

@@ -13,8 +13,8 @@ import pytest
 
 from facegan_video import testing
 from facegan_video.errors import BackendUnavailableError, ConfigError
-from facegan_video.plugins import get_registry
-from facegan_video.types import STAGES
+from facegan_video.plugins import load_registry
+from facegan_video.stages import STAGES
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "facegan-video-jitter-plugin"
 
@@ -97,9 +97,7 @@ def jitter_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert done.returncode == 0, done.stdout + done.stderr
     assert list(target.glob("facegan_video_jitter-*.dist-info"))
     monkeypatch.syspath_prepend(str(target))
-    get_registry.cache_clear()
-    yield get_registry(), target
-    get_registry.cache_clear()
+    yield load_registry(), target
     for module in [m for m in sys.modules if m == "facegan_video_jitter" or m.startswith("facegan_video_jitter.")]:
         del sys.modules[module]
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from facegan_video.errors import ConfigError, MediaError
+from facegan_video.plugins import load_registry
 from facegan_video.evaluation import (
     EvalConfig,
     default_configs,
@@ -55,7 +56,7 @@ def first_run(eval_set: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
 
 
 def test_default_configs_cover_installed_transforms() -> None:
-    names = [c.transform for c in default_configs()]
+    names = [c.transform for c in default_configs(load_registry())]
     assert "direct" in names and "analytic" in names
     assert names[0] == "analytic"  # the default backend first
 
@@ -64,7 +65,7 @@ def test_metrics_json(first_run: tuple[Path, dict]) -> None:
     out, metrics = first_run
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk == metrics
-    assert {c.name for c in default_configs()} <= set(metrics)
+    assert {c.name for c in default_configs(load_registry())} <= set(metrics)
     assert "direct" in metrics
     for name, vals in metrics.items():
         for key in CORE:

@@ -18,7 +18,7 @@ from facegan_video.extract_output import (
     plot_time_courses,
     read_openface_csv,
 )
-from facegan_video.models import DATA_DIR
+from facegan_video.assets import DATA_DIR
 from facegan_video.types import AU_NAMES, Analysis, FaceRecord
 from facegan_video.video import open_video
 

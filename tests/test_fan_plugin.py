@@ -18,7 +18,7 @@ pytest.importorskip("skimage.data")
 
 from facegan_video import testing  # noqa: E402
 from facegan_video.errors import BackendUnavailableError  # noqa: E402
-from facegan_video.plugins import get_registry  # noqa: E402
+from facegan_video.plugins import load_registry  # noqa: E402
 from facegan_video_fan import landmarker as fan  # noqa: E402
 from facegan_video_fan.landmarker import FanLandmarker, boxes_to_fa, to_landmark_array  # noqa: E402
 
@@ -36,9 +36,7 @@ def astronaut():
 
 @pytest.fixture
 def registry():
-    get_registry.cache_clear()
-    yield get_registry()
-    get_registry.cache_clear()
+    return load_registry()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ pytest.importorskip("facegan_video_openface")
 skimage_data = pytest.importorskip("skimage.data")
 
 from clihelp import cli  # noqa: E402
+from facegan_video.plugins import load_registry  # noqa: E402
 from facegan_video.errors import BackendUnavailableError, ConfigError, FaceganError  # noqa: E402
 from facegan_video.extract_output import CsvWriter  # noqa: E402
 from facegan_video.types import AU_NAMES, FaceRecord  # noqa: E402
@@ -378,10 +379,9 @@ def test_landmarker_and_au_share_one_run(tmp_path, csv_22, astronaut, astronaut_
 def test_registered_and_used_by_the_pipeline(monkeypatch, tmp_path, csv_22, astronaut):
     from facegan_video.analysis.pipeline import FaceAnalyzer
     from facegan_video.config import AnalysisConfig
-    from facegan_video.plugins import get_registry
     from facegan_video.video.reader import Frame
 
-    registry = get_registry()
+    registry = load_registry()
     au_entry = registry.backends("au")["openface"]
     assert au_entry.plugin.distribution == "facegan-video-openface"
     assert au_entry.backend.extra["provides"] == AU_NAMES

@@ -16,7 +16,8 @@ from facegan_video import builtin, hookspecs
 from facegan_video.config import tomllib
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
-from facegan_video.plugins import DEFAULT_PLUGINS, STAGE_HOOKS, PluginInfo, Registry, get_registry
+from facegan_video.plugins import BUILTIN_PLUGINS, PluginInfo, Registry, load_registry
+from facegan_video.stages import STAGES
 from facegan_video.types import AUEstimator, Backend, Detector, Landmarker, Smoother, Tracker
 from facegan_video.video import read_image
 
@@ -32,10 +33,8 @@ BUILTIN = {
 
 @pytest.fixture
 def fresh_registry():
-    """A registry loaded anew from the entry points, and forgotten afterwards."""
-    get_registry.cache_clear()
-    yield get_registry()
-    get_registry.cache_clear()
+    """A registry loaded anew from the entry points."""
+    return load_registry()
 
 
 # --- built-in backends -------------------------------------------------------------------------------
@@ -44,7 +43,7 @@ def fresh_registry():
 @pytest.mark.parametrize("stage", sorted(BUILTIN))
 def test_builtin_backends_listed_and_default_created(stage: str):
     names, protocol = BUILTIN[stage]
-    reg = get_registry()
+    reg = load_registry()
     backends = reg.backends(stage)
     assert names <= set(backends)
     for name in names:
@@ -60,37 +59,39 @@ def test_builtin_backends_listed_and_default_created(stage: str):
     assert isinstance(reg.create(stage, default), protocol)
 
 
-def test_builtin_plugins_loaded_from_entry_points():
-    reg = get_registry()
+def test_builtin_plugins_loaded():
+    reg = load_registry()
     loaded = {p.name: p for p in reg.plugins}
     for name in ("builtin", "dlib-detect", "iou-track", "dlib-landmarks", "geometric-au", "smoothing"):
         assert loaded[name].error is None, loaded[name]
         assert reg.pm.has_plugin(name)
-    # installed (editable): found through this distribution's own entry points, not the fallback list
+    # registered from BUILTIN_PLUGINS, with this distribution's name and version
     assert loaded["builtin"].distribution == "facegan-video"
 
 
 def _manager() -> pluggy.PluginManager:
-    """A plugin manager built the way get_registry builds its own."""
+    """A plugin manager built the way load_registry builds its own."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     return pm
 
 
-def test_default_plugins_mirror_pyproject():
-    """The source-tree fallback list is the entry-point table of pyproject.toml."""
+def test_builtin_plugins_have_one_source():
+    """BUILTIN_PLUGINS is the only list of built-ins: pyproject.toml declares no entry points of its own, so a
+    stale installed metadata can never change them."""
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-    assert pyproject["project"]["entry-points"]["facegan_video"] == DEFAULT_PLUGINS
+    assert "facegan_video" not in pyproject["project"].get("entry-points", {})
+    assert all(importlib.import_module(module) for module in BUILTIN_PLUGINS.values())
 
 
 @pytest.fixture(scope="module")
 def source_registry() -> Registry:
     """The built-in plugins of this source tree, independent of the installed (possibly stale) metadata."""
     pm = _manager()
-    for name, module in DEFAULT_PLUGINS.items():
+    for name, module in BUILTIN_PLUGINS.items():
         pm.register(importlib.import_module(module), name=name)
     pm.check_pending()
-    return Registry(pm, [PluginInfo(name, module, "facegan-video", "-") for name, module in DEFAULT_PLUGINS.items()])
+    return Registry(pm, [PluginInfo(name, module, "facegan-video", "-") for name, module in BUILTIN_PLUGINS.items()])
 
 
 @pytest.mark.parametrize("stage, method", [("transform", "transform"), ("reenact", "reenact"), ("mix", "mix")])
@@ -101,7 +102,7 @@ def test_generation_stage_defaults_are_built_in(source_registry: Registry, stage
     assert callable(getattr(source_registry.create(stage), method))
 
 
-@pytest.mark.parametrize("stage", STAGE_HOOKS)
+@pytest.mark.parametrize("stage", STAGES)
 def test_stage_without_backends(stage: str):
     """With no plugin at all, every stage says so in one line instead of failing obscurely."""
     empty = Registry(_manager(), [])
@@ -113,12 +114,12 @@ def test_stage_without_backends(stage: str):
 
 
 def test_aus_backend_declares_what_it_provides():
-    entry = get_registry().backends("au")["geometric"]
-    assert entry.backend.extra["provides"] == get_registry().create("au").provides
+    entry = load_registry().backends("au")["geometric"]
+    assert entry.backend.extra["provides"] == load_registry().create("au").provides
 
 
 def test_options_reach_the_factory():
-    reg = get_registry()
+    reg = load_registry()
     assert reg.create("track", "iou", detect_every=3).detect_every == 3
     assert reg.create("smooth", strength="strong").preset.pose == (0.5, 6.0)
 
@@ -134,14 +135,14 @@ def _one_line(exc: pytest.ExceptionInfo) -> str:
 
 def test_unknown_backend_lists_available():
     with pytest.raises(ConfigError) as exc:
-        get_registry().create("detect", "nope")
+        load_registry().create("detect", "nope")
     message = _one_line(exc)
     assert "'nope'" in message and "hog" in message and "mmod" in message
 
 
 def test_unknown_option_lists_accepted():
     with pytest.raises(ConfigError) as exc:
-        get_registry().create("track", "iou", detect_evry=5)
+        load_registry().create("track", "iou", detect_evry=5)
     message = _one_line(exc)
     assert "detect_evry" in message
     for option in ("detect_every", "min_iou", "max_missed", "min_confidence"):
@@ -150,23 +151,23 @@ def test_unknown_option_lists_accepted():
 
 def test_option_on_backend_without_options():
     with pytest.raises(ConfigError) as exc:
-        get_registry().create("smooth", "none", strength="strong")
+        load_registry().create("smooth", "none", strength="strong")
     assert "strength" in _one_line(exc)
 
 
 def test_bad_option_value_is_config_error():
     with pytest.raises(ConfigError, match="detect_every") as exc:
-        get_registry().create("track", "iou", detect_every=0)
+        load_registry().create("track", "iou", detect_every=0)
     _one_line(exc)
     with pytest.raises(ConfigError, match="strength"):
-        get_registry().create("smooth", "one-euro", strength="extreme")
+        load_registry().create("smooth", "one-euro", strength="extreme")
 
 
 def test_unknown_stage():
     with pytest.raises(ConfigError) as exc:
-        get_registry().create("detection")
+        load_registry().create("detection")
     message = _one_line(exc)
-    assert all(stage in message for stage in STAGE_HOOKS)
+    assert all(stage in message for stage in STAGES)
 
 
 # --- a third-party plugin installed on disk ------------------------------------------------------------
@@ -267,11 +268,9 @@ def third_party(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         missing-attribute = fgv_testplug:NO_SUCH_PLUGIN
         """)
     monkeypatch.syspath_prepend(str(tmp_path))
-    get_registry.cache_clear()
     try:
-        yield get_registry()
+        yield load_registry()
     finally:
-        get_registry.cache_clear()
         for module in ("fgv_testplug", "fgv_brokenplug"):
             sys.modules.pop(module, None)
 
@@ -303,7 +302,7 @@ def test_third_party_default_overrides_builtin(third_party):
     assert third_party.default("detect") == "test-detector"
     assert type(third_party.create("detect")).__name__ == "HaarDetector"
     # a None answer falls through to the built-in (trylast) defaults
-    for stage in STAGE_HOOKS:
+    for stage in STAGES:
         if stage != "detect":
             assert third_party.default(stage) == builtin.DEFAULTS.get(stage), stage
 
@@ -333,10 +332,9 @@ def test_broken_plugin_reported_not_fatal(third_party):
     assert third_party.create("track") is not None
 
 
-def test_third_party_gone_after_cache_clear(third_party, monkeypatch):
+def test_third_party_gone_when_uninstalled(third_party, monkeypatch):
     monkeypatch.undo()  # tmp_path off sys.path again
-    get_registry.cache_clear()
-    reg = get_registry()
+    reg = load_registry()
     assert "test-detector" not in reg.backends("detect")
     assert reg.default("detect") == "hog"
 
@@ -358,7 +356,7 @@ def test_check_pending_rejects_misspelled_hook():
 
 
 def test_check_pending_on_the_live_registry():
-    reg = get_registry()
+    reg = load_registry()
     reg.pm.check_pending()
     plugin = MisspelledPlugin()
     reg.pm.register(plugin, name="misspelled")
@@ -397,8 +395,7 @@ def test_register_at_run_time(fresh_registry):
                                             ("mix", "Mixer")])
 def test_render_stage_backends_satisfy_their_protocol(stage, protocol):
     import facegan_video.types as types
-    from facegan_video.plugins import get_registry
 
-    registry = get_registry()
+    registry = load_registry()
     for name in registry.backends(stage):
         assert isinstance(registry.create(stage, name), getattr(types, protocol)), name

@@ -17,7 +17,7 @@ import pytest
 from facegan_video.analysis.geometry import camera_matrix, euler_from_matrix, mean_face, solve_pose
 from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.config import AnalysisConfig
-from facegan_video.plugins import get_registry
+from facegan_video.plugins import load_registry
 from facegan_video.video import open_video
 
 SIZE = 512
@@ -82,7 +82,7 @@ def test_solver_recovers_known_rotation(pose):
 @pytest.mark.parametrize("pose", POSES, ids=lambda p: "p{}y{}r{}".format(*p))
 def test_au_backend_reports_known_rotation(pose):
     """The default AU backend's pose_r (radians) and pose_t (mm) on the projected mean face."""
-    au = get_registry().create("au")
+    au = load_registry().create("au")
     [analysis] = au.estimate(project(*pose)[None].astype(np.float32), (SIZE, SIZE))
     np.testing.assert_allclose(np.degrees(analysis.pose_r), pose, atol=1.0)
     np.testing.assert_allclose(analysis.pose_t, [0, 0, DISTANCE_MM], atol=5.0)

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from rich.progress import track
 
-from facegan_video.analysis.aus import PoseFeatures, au_features, load_calibration
+from facegan_video.analysis.aus import au_features, load_calibration
+from facegan_video.analysis.geometry import PoseTracker
 from facegan_video.analysis.geometry import mean_face
 from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.config import AnalysisConfig
@@ -35,7 +36,7 @@ def clip_deltas(path: Path) -> tuple[np.ndarray, np.ndarray]:
     cfg = AnalysisConfig(faces="largest")
     cfg.set_backend("smooth", "none")
     analyzer = FaceAnalyzer(cfg)
-    pose = PoseFeatures()
+    pose = PoseTracker()
     fronts, aus = [], []
     with open_video(path) as src:
         size = (src.info.width, src.info.height)

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 from rich.progress import track
 
-from facegan_video.analysis.aus import PoseFeatures
+from facegan_video.analysis.aus import au_features
+from facegan_video.analysis.geometry import PoseTracker
 from facegan_video.config import AnalysisConfig
 from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.hookspecs import hookimpl
-from facegan_video.plugins import get_registry
+from facegan_video.plugins import Registry, load_registry
 from facegan_video.types import AU_NAMES, Analysis, Backend
 from facegan_video.video import open_video
 
@@ -34,12 +35,13 @@ class RawFeatures:
     provides = AU_NAMES
 
     def __init__(self) -> None:
-        self._pf = PoseFeatures()
+        self._pose = PoseTracker()
 
     def estimate(self, landmarks, image_size, track_ids=None):
         ids = list(track_ids) if track_ids is not None else [-1] * len(landmarks)
-        fit = self._pf(landmarks, image_size, ids)
-        return [Analysis(fit.features[i], fit.tvecs[i], fit.euler[i], 1.0) for i in range(len(ids))]
+        fit = self._pose(landmarks, image_size, ids)
+        features = au_features(fit.fronts)
+        return [Analysis(features[i], fit.tvecs[i], fit.euler[i], 1.0) for i in range(len(ids))]
 
 
 class _RawPlugin:
@@ -48,11 +50,11 @@ class _RawPlugin:
         return [Backend("raw-features", RawFeatures, "uncalibrated geometric AU features")]
 
 
-def clip_features(path: Path) -> np.ndarray:
+def clip_features(path: Path, registry: Registry) -> np.ndarray:
     cfg = AnalysisConfig(faces="largest")
     cfg.set_backend("au", "raw-features")
     cfg.set_backend("smooth", "none")
-    analyzer = FaceAnalyzer(cfg)
+    analyzer = FaceAnalyzer(cfg, registry)
     with open_video(path) as src:
         rows = [r.analysis.aus for _, recs in analyzer.run(src) for r in recs if r.analysis is not None]
     return np.array(rows, np.float32).reshape(-1, len(AU_NAMES))
@@ -64,10 +66,10 @@ def main() -> None:
     ap.add_argument("--exclude", action="append", default=[], help="skip files whose name contains this")
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args()
-    reg = get_registry()
+    reg = load_registry()
     reg.register(_RawPlugin(), name="raw-features")
     files = sorted(p for p in args.clips.glob("*.mp4") if not any(e in p.name for e in args.exclude))
-    per_clip = [f for f in (clip_features(p) for p in track(files, "clips")) if len(f) > 10]
+    per_clip = [f for f in (clip_features(p, reg) for p in track(files, "clips")) if len(f) > 10]
     frames = np.concatenate(per_clip)
     neutral = np.percentile([np.percentile(f, 10, axis=0) for f in per_clip], 25, axis=0)
     scale = np.maximum((np.percentile(frames, 95, axis=0) - neutral) / 3.0, 1e-3)

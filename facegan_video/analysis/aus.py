@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from dataclasses import dataclass
 from typing import Sequence
 
-import cv2
 import numpy as np
 
-from facegan_video.analysis.geometry import (
-    camera_matrix, euler_from_matrix, frontalise, landmark_confidence, solve_pose,
-)
+from facegan_video.analysis.geometry import PoseTracker, landmark_confidence
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
-from facegan_video.models import DATA_DIR
+from facegan_video.assets import DATA_DIR
 from facegan_video.options import Option
 from facegan_video.types import AU_NAMES, Analysis, Backend
 
@@ -89,41 +85,6 @@ def load_calibration() -> dict[str, np.ndarray]:
             for key in ("neutral", "scale", "median")}
 
 
-@dataclass
-class PoseFit:
-    """Head pose and pose-free landmarks of N faces."""
-
-    rvecs: np.ndarray  # (N, 3) Rodrigues vectors
-    tvecs: np.ndarray  # (N, 3) mm
-    euler: np.ndarray  # (N, 3) pitch, yaw, roll (rad)
-    fronts: np.ndarray  # (N, 68, 3) frontalised landmarks (mm)
-    features: np.ndarray  # (N, 17) raw AU features
-
-
-class PoseFeatures:
-    """Head pose and raw AU features of face tracks, warm-starting PnP from each track's last pose."""
-
-    def __init__(self) -> None:
-        self._guess: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def __call__(self, landmarks: np.ndarray, image_size: tuple[int, int], track_ids: Sequence[int]) -> PoseFit:
-        cam = camera_matrix(*image_size)
-        fronts, rots, rvecs, tvecs = [], [], [], []
-        for lm, tid in zip(landmarks, track_ids):
-            rvec, tvec = solve_pose(lm, cam, self._guess.get(tid) if tid >= 0 else None)
-            self._guess[tid] = (rvec, tvec)
-            rots.append(cv2.Rodrigues(rvec)[0])
-            rvecs.append(rvec.reshape(3))
-            tvecs.append(tvec.reshape(3))
-            fronts.append(frontalise(lm, cam, rvec, tvec))
-        if not fronts:
-            empty = np.zeros((0, 3))
-            return PoseFit(empty, empty, empty, np.zeros((0, 68, 3)), np.zeros((0, len(AU_NAMES)), np.float32))
-        fronts_a = np.stack(fronts)
-        return PoseFit(np.array(rvecs), np.array(tvecs), euler_from_matrix(np.stack(rots)), fronts_a,
-                       au_features(fronts_a))
-
-
 class GeometricAU:
     """AUs and pose from landmarks alone; see the module docstring."""
 
@@ -138,14 +99,14 @@ class GeometricAU:
         self.window = window
         calib = load_calibration()
         self.neutral, self.scale, self.median = calib["neutral"], calib["scale"], calib["median"]
-        self._pose_features = PoseFeatures()
+        self._pose = PoseTracker()
         self._history: dict[int, deque[np.ndarray]] = {}
 
     def estimate(self, landmarks: np.ndarray, image_size: tuple[int, int],
                  track_ids: Sequence[int] | None = None) -> list[Analysis]:
         ids = list(track_ids) if track_ids is not None else [-1] * len(landmarks)
-        fit = self._pose_features(landmarks, image_size, ids)
-        feats = fit.features
+        fit = self._pose(landmarks, image_size, ids)
+        feats = au_features(fit.fronts) if len(ids) else np.zeros((0, len(AU_NAMES)), np.float32)
         if self.calibration == "video":
             feats = np.stack([self._recalibrate(f, tid) for f, tid in zip(feats, ids)]) if len(feats) else feats
         aus = self.intensities(feats)

@@ -7,12 +7,14 @@ x right, y down, z away from the camera, origin between the eyes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Sequence
 
 import cv2
 import numpy as np
 
-from facegan_video.models import DATA_DIR
+from facegan_video.assets import DATA_DIR
 
 #: Points that barely move with expression: jaw beside the ears, nose bridge and tip, eye corners.
 RIGID = np.array([0, 1, 15, 16, 27, 28, 29, 30, 36, 39, 42, 45])
@@ -114,3 +116,36 @@ def project(points: np.ndarray, cam: np.ndarray, rvec: np.ndarray, tvec: np.ndar
     p = points @ r.T + tvec.reshape(3)
     uv = p @ cam.T
     return (uv[:, :2] / uv[:, 2:3]).astype(np.float32)
+
+
+@dataclass
+class PoseFit:
+    """Head pose and pose-free landmarks of N faces."""
+
+    rvecs: np.ndarray  # (N, 3) Rodrigues vectors
+    tvecs: np.ndarray  # (N, 3) mm
+    euler: np.ndarray  # (N, 3) pitch, yaw, roll (rad)
+    fronts: np.ndarray  # (N, 68, 3) frontalised landmarks (mm)
+
+
+class PoseTracker:
+    """Head pose and frontalised landmarks of face tracks, warm-starting PnP from each track's last
+    pose (track id -1: no track, a cold start)."""
+
+    def __init__(self) -> None:
+        self._guess: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, landmarks: np.ndarray, image_size: tuple[int, int], track_ids: Sequence[int]) -> PoseFit:
+        cam = camera_matrix(*image_size)
+        fronts, rots, rvecs, tvecs = [], [], [], []
+        for lm, tid in zip(landmarks, track_ids):
+            rvec, tvec = solve_pose(lm, cam, self._guess.get(tid) if tid >= 0 else None)
+            self._guess[tid] = (rvec, tvec)
+            rots.append(cv2.Rodrigues(rvec)[0])
+            rvecs.append(rvec.reshape(3))
+            tvecs.append(tvec.reshape(3))
+            fronts.append(frontalise(lm, cam, rvec, tvec))
+        if not fronts:
+            empty = np.zeros((0, 3))
+            return PoseFit(empty, empty, empty, np.zeros((0, 68, 3)))
+        return PoseFit(np.array(rvecs), np.array(tvecs), euler_from_matrix(np.stack(rots)), np.stack(fronts))

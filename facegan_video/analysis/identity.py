@@ -5,7 +5,7 @@ from __future__ import annotations
 import dlib
 import numpy as np
 
-from facegan_video.models import FACE_EMBEDDER, dlib_model
+from facegan_video.assets import FACE_EMBEDDER, dlib_model
 
 #: dlib's own decision threshold: distances below it are the same person.
 SAME_PERSON = 0.6

@@ -9,7 +9,7 @@ import dlib
 import numpy as np
 
 from facegan_video.hookspecs import hookimpl
-from facegan_video.models import SHAPE_68, dlib_model
+from facegan_video.assets import SHAPE_68, dlib_model
 from facegan_video.options import Option
 from facegan_video.types import Backend
 

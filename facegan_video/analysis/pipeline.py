@@ -6,15 +6,15 @@ estimation is called once per batch of frames. Memory is bounded by the batch si
 
 from __future__ import annotations
 
-import inspect
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from facegan_video.analysis.geometry import landmark_confidence
 from facegan_video.config import AnalysisConfig
 from facegan_video.errors import ConfigError
-from facegan_video.plugins import Registry, get_registry
+from facegan_video.observe import Observer, Observers
+from facegan_video.plugins import Registry, load_registry
 from facegan_video.types import Analysis, FaceRecord
 from facegan_video.video import Frame
 
@@ -42,27 +42,32 @@ class FaceSelector:
 
 
 class FaceAnalyzer:
-    """Builds the analysis stages from a config and runs them over a stream of frames."""
+    """Builds the analysis stages from a config and runs them over a stream of frames.
 
-    def __init__(self, config: AnalysisConfig | None = None, registry: Registry | None = None) -> None:
+    ``registry`` provides the backends (a new one is loaded without it); ``observers`` hear every
+    stage call and the setup; ``device`` goes to backends that declare they take one.
+    """
+
+    def __init__(self, config: AnalysisConfig | None = None, registry: Registry | None = None,
+                 observers: Iterable[Observer] = (), device: str = "auto") -> None:
         self.config = config or AnalysisConfig()
-        reg = registry or get_registry()
+        self.registry = registry or load_registry()
+        self.observers = Observers(observers)
+        self.device = device
+        with self.observers.setup("analyzer"):
+            self.detector = self._make("detect")
+            self.landmarker = self._make("landmarks")
+            self.reset()
 
-        def make(stage: str):
-            choice = self.config.stage(stage)
-            return reg.create(stage, choice.backend, **choice.options)
-
-        self._make = make
-        self.detector = make("detect")
-        self.landmarker = make("landmarks")
-        self.reset()
+    def _make(self, stage: str) -> Any:
+        choice = self.config.stage(stage)
+        return self.registry.create(stage, choice.backend, device=self.device, **choice.options)
 
     def reset(self) -> None:
         """Start a new stream: fresh tracks, pose warm starts and filters; the loaded models are kept."""
         self.tracker = self._make("track")
         self.au = self._make("au")
-        # appearance-based AU backends (e.g. OpenFace) also take the frames
-        self._au_wants_images = "images" in inspect.signature(self.au.estimate).parameters
+        self._au_wants_frames = self.registry.entry("au", self.config.stage("au").backend).backend.capabilities.frames
         self.smoother = self._make("smooth")
         self.select = FaceSelector(self.config.faces)
 
@@ -80,32 +85,45 @@ class FaceAnalyzer:
             yield from self._process(batch)
 
     def _process(self, frames: list[Frame]) -> Iterator[tuple[Frame, list[FaceRecord]]]:
+        obs = self.observers
         per_frame: list[list[FaceRecord]] = []
         for frame in frames:
-            dets = self.detector.detect([frame.image])[0] if self.tracker.needs_detection(frame.index) else None
-            tracks = self.select(self.tracker.update(frame.index, dets))
+            with obs.stage("track", 1):
+                wanted = self.tracker.needs_detection(frame.index)
+            dets = None
+            if wanted:
+                with obs.stage("detect", 1):
+                    dets = self.detector.detect([frame.image])[0]
+            with obs.stage("track", 0):
+                tracks = self.select(self.tracker.update(frame.index, dets))
             records = []
             if tracks:
-                lms = self.landmarker.landmarks(frame.image, [box for _, box in tracks])
+                with obs.stage("landmarks", len(tracks)):
+                    lms = self.landmarker.landmarks(frame.image, [box for _, box in tracks])
                 conf = landmark_confidence(lms)
+                with obs.stage("track", 0):
+                    for (tid, _), lm, c in zip(tracks, lms, conf):
+                        self.tracker.observe(tid, lm, float(c))
                 for (tid, box), lm, c in zip(tracks, lms, conf):
-                    self.tracker.observe(tid, lm, float(c))
                     records.append(FaceRecord(frame.index, frame.timestamp, tid, box, lm,
                                               success=bool(c >= 0.5 and np.isfinite(lm).all())))
             per_frame.append(records)
         self._analyse([r for recs in per_frame for r in recs if r.success], frames)
         for frame, records in zip(frames, per_frame):
-            yield frame, [self.smoother.smooth(r) for r in records]
+            with obs.stage("smooth", len(records)):
+                smoothed = [self.smoother.smooth(r) for r in records]
+            yield frame, smoothed
 
     def _analyse(self, records: list[FaceRecord], frames: list[Frame]) -> None:
         if not records:
             return
         h, w = frames[0].image.shape[:2]
         extra = {}
-        if self._au_wants_images:
+        if self._au_wants_frames:
             by_index = {f.index: f.image for f in frames}
             extra["images"] = [by_index[r.frame] for r in records]
-        results: list[Analysis] = self.au.estimate(np.stack([r.landmarks for r in records]), (w, h),
-                                                   [r.face_id for r in records], **extra)
+        with self.observers.stage("au", len(records)):
+            results: list[Analysis] = self.au.estimate(np.stack([r.landmarks for r in records]), (w, h),
+                                                       [r.face_id for r in records], **extra)
         for record, analysis in zip(records, results):
             record.analysis = analysis

@@ -14,12 +14,11 @@ smooth, so bilinear upsampling loses nothing visible, and the rest of the frame 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import numpy as np
 
-from facegan_video.analysis.detect import HogDetector
-from facegan_video.analysis.landmarks import Dlib68
 from facegan_video.errors import ConfigError, NoFaceError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.options import Option
@@ -312,7 +311,7 @@ class BlendMixer:
     """
 
     def __init__(self, mode: str = "feather", color_match: bool = True, feather: float = 0.08,
-                 forehead: float = 0.5) -> None:
+                 forehead: float = 0.5, find_face: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         if mode not in MODES:
             raise ConfigError(f"unknown mix mode {mode!r}; valid modes: {', '.join(MODES)}")
         if not (feather > 0 and forehead >= 0):
@@ -323,7 +322,7 @@ class BlendMixer:
         self.feather = float(feather)
         self.forehead = float(forehead)
         self._source: _SourceFace | None = None
-        self._finder: tuple[HogDetector, Dlib68] | None = None  # built when a source face must be found
+        self._find = find_face
 
     def mix(self, source: np.ndarray, reenacted: np.ndarray, target_landmarks: np.ndarray,
             background: np.ndarray | None = None, *, source_landmarks: np.ndarray | None = None) -> np.ndarray:
@@ -376,15 +375,12 @@ class BlendMixer:
         return self._source
 
     def _find_face(self, source: np.ndarray) -> np.ndarray:
-        """Landmarks of the largest face in ``source`` (HOG detector + dlib 68 points)."""
-        if self._finder is None:
-            self._finder = HogDetector(), Dlib68()
-        detector, landmarker = self._finder
-        found = detector.detect([source])[0]
-        if not found:
-            raise NoFaceError("no face found in the source frame; pass source_landmarks")
-        box = max(found, key=lambda d: float(np.prod(d.box[2:] - d.box[:2]))).box
-        return landmarker.landmarks(source, [box])[0].astype(np.float64)
+        """Landmarks of the source face from the ``find_face`` the mixer was given (the pipeline always
+        passes ``source_landmarks`` instead)."""
+        if self._find is None:
+            raise NoFaceError("the blend mixer needs the source face's landmarks: pass source_landmarks "
+                              "(or build it with find_face=)")
+        return np.asarray(self._find(source), np.float64).reshape(68, 2)
 
     def _face_into_source(self, source: np.ndarray, frame: np.ndarray, landmarks: np.ndarray,
                           face: _SourceFace) -> tuple[_Grid, np.ndarray, np.ndarray] | None:

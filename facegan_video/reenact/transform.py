@@ -16,26 +16,16 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from facegan_video.analysis.aus import PoseFeatures, PoseFit
-from facegan_video.analysis.geometry import camera_matrix, project
+from facegan_video.analysis.geometry import PoseFit, PoseTracker, camera_matrix, project
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
-from facegan_video.models import DATA_DIR
+from facegan_video.assets import DATA_DIR
 from facegan_video.options import Option
-from facegan_video.types import Backend
+from facegan_video.types import Backend, Capabilities, SourceFace
 
 BASIS_FILE = DATA_DIR / "au_basis.npy"
 #: Points used to align faces rigidly: eye corners, nose bridge and tip.
 ALIGN = np.array([27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
-
-
-@dataclass
-class SourceFace:
-    """What a transformer knows of the source face."""
-
-    landmarks: np.ndarray  # (68, 2) pixels
-    motion: np.ndarray  # (20,) the AU stage's 17 AUs + pitch, yaw, roll
-    image_size: tuple[int, int]  # (w, h)
 
 
 def rotation_from_euler(euler: np.ndarray) -> np.ndarray:
@@ -71,8 +61,6 @@ def load_basis() -> np.ndarray:
 class DirectTransformer:
     """Driving landmarks similarity-aligned onto the source (no L_T; ablation baseline)."""
 
-    needs_driving_landmarks = True
-
     def transform(self, source: SourceFace, target_motion: np.ndarray,
                   driving_landmarks: np.ndarray | None = None) -> np.ndarray:
         if driving_landmarks is None:
@@ -84,8 +72,6 @@ class DirectTransformer:
 class AnalyticTransformer:
     """The source's own shape moved by AU deltas (fitted basis) and re-posed; see the module docstring."""
 
-    needs_driving_landmarks = False
-
     def __init__(self, expression_gain: float = 1.0) -> None:
         if not 0 <= expression_gain <= 3:
             raise ConfigError("expression_gain must be within 0-3")
@@ -96,7 +82,7 @@ class AnalyticTransformer:
     def _source_fit(self, source: SourceFace) -> PoseFit:
         key = source.landmarks.tobytes()
         if self._cache is None or self._cache[0] != key:
-            self._cache = (key, PoseFeatures()(source.landmarks[None], source.image_size, [-1]))
+            self._cache = (key, PoseTracker()(source.landmarks[None], source.image_size, [-1]))
         return self._cache[1]
 
     def transform(self, source: SourceFace, target_motion: np.ndarray,
@@ -125,5 +111,6 @@ def facegan_video_landmark_transformers() -> list[Backend]:
                 options=(Option("expression_gain", float, 1.0, "scales every AU's landmark displacement",
                                 low=0, high=3),)),
         Backend("direct", DirectTransformer,
-                "driving landmarks aligned onto the source (paper's no-L_T ablation; leaks the driver's shape)"),
+                "driving landmarks aligned onto the source (paper's no-L_T ablation; leaks the driver's shape)",
+                capabilities=Capabilities(driving_landmarks=True)),
     ]

@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 from facegan_video.errors import MediaError, OutputError
+from facegan_video.observe import Observers
 from facegan_video.video.atomic import AtomicTarget, CommitOnExit, check_output
 from facegan_video.video.formats import VIDEO_CONTAINERS
 from facegan_video.video.reader import _check_file, _reason
@@ -127,7 +128,15 @@ class VideoWriter(CommitOnExit):
         preset: str = "veryfast",
         audio_from: str | os.PathLike | None = None,
         audio_offset: float = 0.0,
+        observers: Observers | None = None,
     ) -> None:
+        """``observers`` hear the time spent encoding as stage ``encode`` (opening and closing included)."""
+        self._observers = observers or Observers()
+        with self._observers.stage("encode", 0):
+            self._open(path, fps, crf, preset, audio_from, audio_offset)
+
+    def _open(self, path: str | os.PathLike, fps: float, crf: int, preset: str,
+              audio_from: str | os.PathLike | None, audio_offset: float) -> None:
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         if not 0 <= crf <= 51:
@@ -161,6 +170,10 @@ class VideoWriter(CommitOnExit):
 
     def write(self, image: np.ndarray) -> None:
         """Append one HxWx3 uint8 RGB frame; every frame must have the first frame's size."""
+        with self._observers.stage("encode", 1):
+            self._write(image)
+
+    def _write(self, image: np.ndarray) -> None:
         if self._done:
             raise ValueError(f"VideoWriter for {self.path} is already closed")
         if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3):
@@ -199,6 +212,10 @@ class VideoWriter(CommitOnExit):
 
     def close(self) -> None:
         """Flush the encoder, finish the audio and move the file into place."""
+        with self._observers.stage("encode", 0):
+            self._close()
+
+    def _close(self) -> None:
         if self._done:
             return
         if self._stream is None:

@@ -18,7 +18,7 @@ import numpy as np
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.options import Option
-from facegan_video.types import AU_NAMES, Analysis, Backend
+from facegan_video.types import AU_NAMES, Analysis, Backend, Capabilities
 from facegan_video_openface.csv_format import OpenFaceRow
 from facegan_video_openface.runner import ENV_VAR, analyse_images, find_binary
 
@@ -147,7 +147,7 @@ OPTIONS = (
 def facegan_video_au_estimators() -> list[Backend]:
     return [Backend("openface", OpenFaceAU,
                     "17 AUs + head pose from OpenFace 2.x FeatureExtraction run on the frames (needs the binary)",
-                    options=OPTIONS, extra={"provides": AU_NAMES})]
+                    options=OPTIONS, capabilities=Capabilities(frames=True), extra={"provides": AU_NAMES})]
 
 
 @hookimpl

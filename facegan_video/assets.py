@@ -1,4 +1,5 @@
-"""Locate weight files that ship inside PyPI packages, so nothing is downloaded at run time."""
+"""Where the data and weight files live: this package's own (``DATA_DIR``) and the dlib models shipped in a
+PyPI package, located without downloading anything at run time."""
 
 from __future__ import annotations
 
