@@ -1,0 +1,62 @@
+"""The face crop every network is trained in: scale and translation only, eyes at a fixed place.
+
+A crop maps image pixels ``p`` to unit crop coordinates ``u = s * p + t`` (0..1 across the crop;
+multiply by the crop side for pixels). ``s`` makes the face scale ``FACE_SCALE`` of the side and ``t``
+puts the mid-point of the two eye centres at ``EYE_CENTRE``. There is no rotation, so head roll
+stays in the image as motion (the motion code's roll), as in the paper (Section 4).
+
+Face scale is the inter-ocular distance (between the means of points 36-41 and 42-47) for a frontal
+face. Under yaw that distance shrinks while the face does not, so the scale is the larger of it and
+``EYE_MOUTH_RATIO`` times the eye-to-mouth distance (as FFHQ's alignment does): turned faces are not
+zoomed in. With these values a crop holds the whole head with its hair and a little of the neck: the
+chin sits at about 0.82 of the side, the jaw spans about 0.26-0.74 and the top of the head at about 0.05-0.15.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facegan_video.nets.ibug import EYES, MOUTH_CORNERS
+
+#: Eye mid-point in unit crop coordinates (x, y).
+EYE_CENTRE = (0.5, 0.45)
+#: Inter-ocular distance of a frontal face as a fraction of the crop side.
+FACE_SCALE = 0.21
+#: Inter-ocular over eye-to-mouth distance of the 3D mean face (63.1 / 67.7 mm; mean_face_68.npy).
+EYE_MOUTH_RATIO = 0.93
+
+
+def eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(..., 2) centres of the face's right and left eye (image left and right) of (..., 68, 2) points."""
+    return landmarks[..., EYES[0], :].mean(-2), landmarks[..., EYES[1], :].mean(-2)
+
+
+def face_scale(landmarks: np.ndarray) -> np.ndarray:
+    """(...,) the face's size in the units of ``landmarks``: inter-ocular distance, or the eye-mouth
+    distance scaled to it where that is larger (turned faces)."""
+    right, left = eye_centres(landmarks)
+    mouth = landmarks[..., list(MOUTH_CORNERS), :].mean(-2)
+    iod = np.linalg.norm(left - right, axis=-1)
+    eye_mouth = np.linalg.norm(mouth - (left + right) / 2, axis=-1)
+    return np.maximum(iod, EYE_MOUTH_RATIO * eye_mouth)
+
+
+def crop_transform(landmarks: np.ndarray) -> np.ndarray:
+    """(..., 3) ``(s, tx, ty)`` of the crop of each (..., 68, 2) face, image pixels -> unit coordinates."""
+    lm = np.asarray(landmarks, np.float64)
+    right, left = eye_centres(lm)
+    s = FACE_SCALE / np.maximum(face_scale(lm), 1e-6)
+    mid = (left + right) / 2
+    return np.concatenate([s[..., None], np.asarray(EYE_CENTRE) - s[..., None] * mid], -1)
+
+
+def apply_transform(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """(..., N, 2) points moved by (..., 3) ``(s, tx, ty)``: ``s * p + t``."""
+    t = np.asarray(transform)
+    return points * t[..., None, :1] + t[..., None, 1:]
+
+
+def invert_transform(transform: np.ndarray) -> np.ndarray:
+    """The ``(s, tx, ty)`` that undoes ``transform``."""
+    t = np.asarray(transform, np.float64)
+    return np.concatenate([1 / t[..., :1], -t[..., 1:] / t[..., :1]], -1)

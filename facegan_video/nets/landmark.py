@@ -1,0 +1,157 @@
+"""The paper's landmark transformer L_T and AU regressor L_a (Section 3.1), and the one place where
+their inputs and outputs are normalised, so training and inference agree.
+
+Normalisation:
+
+* landmarks: unit crop coordinates (``facegan_video.nets.crop``: the eye mid-point at a fixed place,
+  a fixed face scale) minus 0.5, i.e. centred on the crop; about -0.5..0.5.
+* motion (17 AUs then pitch, yaw, roll): AUs / 5 and pose (x + 0.7) / 1.4, as ICface reads
+  OpenFace; both about 0..1. A NaN (an AU a backend does not measure) enters the network as 0.
+
+L_T maps source landmarks (136) and the driving motion (20) to a landmark displacement; its last
+layer starts at zero, so an untrained L_T returns the source landmarks unchanged. L_a maps
+landmarks (136) to the normalised 20-d motion code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+from facegan_video.checkpoint import Checkpoint, CheckpointError, load_module
+
+#: Checkpoint kind of a trained L_T + L_a pair.
+KIND = "lt"
+#: Prefix of the two networks' tensors in a checkpoint.
+PREFIX = "model.landmark."
+LANDMARKS = 68
+MOTION = 20
+AUS = 17
+#: OpenFace's AU intensity scale.
+AU_MAX = 5.0
+#: Pose normalisation (radians): (x + POSE_OFFSET) / POSE_RANGE.
+POSE_OFFSET, POSE_RANGE = 0.7, 1.4
+
+
+def normalise_landmarks(unit: torch.Tensor) -> torch.Tensor:
+    """Unit crop coordinates (..., 68, 2) -> network coordinates."""
+    return unit - 0.5
+
+
+def denormalise_landmarks(net: torch.Tensor) -> torch.Tensor:
+    """Network coordinates -> unit crop coordinates."""
+    return net + 0.5
+
+
+def normalise_motion(motion: torch.Tensor) -> torch.Tensor:
+    """(..., 20) raw motion (AUs 0-5, pose in radians) -> network scale; NaNs are kept."""
+    return torch.cat([motion[..., :AUS] / AU_MAX, (motion[..., AUS:] + POSE_OFFSET) / POSE_RANGE], -1)
+
+
+def denormalise_motion(net: torch.Tensor) -> torch.Tensor:
+    """Network scale -> raw motion."""
+    return torch.cat([net[..., :AUS] * AU_MAX, net[..., AUS:] * POSE_RANGE - POSE_OFFSET], -1)
+
+
+@dataclass(frozen=True)
+class LTConfig:
+    """Sizes of L_T and L_a. The defaults total about 310k parameters (1.2 MB in float32)."""
+
+    hidden: int = 256  # width of L_T's hidden layers
+    layers: int = 3  # hidden layers of L_T
+    au_hidden: int = 256
+    au_layers: int = 2
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4096:
+                raise ValueError(f"LTConfig.{f.name} must be a whole number within 1-4096, got {value!r}")
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LTConfig:
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown LTConfig field(s) {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+def _mlp(inputs: int, hidden: int, layers: int, outputs: int) -> nn.Sequential:
+    mods: list[nn.Module] = []
+    width = inputs
+    for _ in range(layers):
+        mods += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
+        width = hidden
+    mods.append(nn.Linear(width, outputs))
+    return nn.Sequential(*mods)
+
+
+class LandmarkTransformerNet(nn.Module):
+    """L_T: normalised source landmarks (B, 68, 2) and motion (B, 20) -> displacement (B, 68, 2)."""
+
+    def __init__(self, config: LTConfig = LTConfig()) -> None:
+        super().__init__()
+        self.mlp = _mlp(LANDMARKS * 2 + MOTION, config.hidden, config.layers, LANDMARKS * 2)
+        last = self.mlp[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def forward(self, landmarks: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([landmarks.flatten(1), torch.nan_to_num(motion)], 1)
+        return self.mlp(x).view(-1, LANDMARKS, 2)
+
+
+class AURegressor(nn.Module):
+    """L_a: normalised landmarks (B, 68, 2) -> normalised motion (B, 20)."""
+
+    def __init__(self, config: LTConfig = LTConfig()) -> None:
+        super().__init__()
+        self.mlp = _mlp(LANDMARKS * 2, config.au_hidden, config.au_layers, MOTION)
+
+    def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
+        return self.mlp(landmarks.flatten(1))
+
+
+class LandmarkNets(nn.Module):
+    """L_T and L_a trained together; one module so one forward serves data-parallel training."""
+
+    def __init__(self, config: LTConfig = LTConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.lt = LandmarkTransformerNet(config)
+        self.la = AURegressor(config)
+
+    def forward(self, source: torch.Tensor, motion: torch.Tensor, driving: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Normalised inputs -> (Δl, L_a(l_t), L_a(l_d)); l_t = source + Δl."""
+        delta = self.lt(source, motion)
+        au_t, au_d = self.la(torch.cat([source + delta, driving])).chunk(2)
+        return delta, au_t, au_d
+
+
+def transform_landmarks(lt: LandmarkTransformerNet, source: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+    """(B, 68, 2) source landmarks in unit crop coordinates and (B, 20) raw motion -> target landmarks
+    in unit crop coordinates: what an inference backend calls."""
+    src = normalise_landmarks(source)
+    return denormalise_landmarks(src + lt(src, normalise_motion(motion)))
+
+
+def landmark_nets_from_checkpoint(checkpoint: Checkpoint) -> LandmarkNets:
+    """L_T and L_a rebuilt from a loaded ``lt`` checkpoint's config and weights, in eval mode (on the CPU)."""
+    if checkpoint.kind != KIND:
+        raise CheckpointError(f"{checkpoint.path} is a {checkpoint.kind!r} checkpoint, not a landmark transformer "
+                              f"({KIND!r}); pass a checkpoint written by `facegan-video train lt`")
+    try:
+        config = LTConfig.from_dict(checkpoint.config.get("model", {}))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{checkpoint.path}: bad landmark-transformer config ({exc}); "
+                              "retrain it with `facegan-video train lt`") from None
+    nets = LandmarkNets(config)
+    load_module(nets, checkpoint, PREFIX)
+    return nets.eval()
