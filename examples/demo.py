@@ -9,12 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from media import astronaut_png, carphone_path  # noqa: E402
+from facegan_video.errors import MediaError
+from facegan_video.sample_media import astronaut_png, carphone_path
 
 
 def run(*args: object) -> None:
-    cmd = [sys.executable, "-m", "facegan_video.cli", *map(str, args)]
+    cmd = [str(Path(sys.executable).with_name("facegan-video")), *map(str, args)]
     print("$ facegan-video", " ".join(map(str, args)), flush=True)
     subprocess.run(cmd, check=True)
 
@@ -22,8 +22,10 @@ def run(*args: object) -> None:
 def main() -> None:
     out = Path("out")
     out.mkdir(exist_ok=True)
-    clip = carphone_path()
-    face = astronaut_png(out)
+    try:
+        clip, face = carphone_path(), astronaut_png(out)
+    except MediaError as exc:
+        raise SystemExit(f"{exc} (or pip install -e '.[examples]')") from None
     run("reenact", face, clip, "-o", out / "astronaut_carphone_sbs.mp4", "--side-by-side")
     run("edit", face, "--au", "AU26=+3", "--au", "AU45=5", "-o", out / "astronaut_edit.png")
     run("extract", clip, "-o", out / "carphone_aus.csv", "--plot", out / "carphone_aus.png",
