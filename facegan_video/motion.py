@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from facegan_video.errors import ConfigError
-from facegan_video.types import AU_NAMES
+from facegan_video.types import AU_MAX, AU_NAMES, AUS, POSE
 
-POSE_AXES = {"pitch": 17, "yaw": 18, "roll": 19, "rx": 17, "ry": 18, "rz": 19}
+_PITCH, _YAW, _ROLL = range(POSE.start, POSE.stop)
+POSE_AXES = {"pitch": _PITCH, "yaw": _YAW, "roll": _ROLL, "rx": _PITCH, "ry": _YAW, "rz": _ROLL}
 #: Head rotations beyond this (radians, about 46 degrees) leave the range a 2D warp can render.
 MAX_POSE = 0.8
 MOTION_MODES = ("relative", "absolute")
@@ -28,8 +29,8 @@ class Edit:
 
     def apply(self, motion: np.ndarray) -> None:
         motion[self.index] = motion[self.index] + self.value if self.relative else self.value
-        if self.index < 17:
-            motion[self.index] = np.clip(motion[self.index], 0.0, 5.0)
+        if self.index < AUS.stop:
+            motion[self.index] = np.clip(motion[self.index], 0.0, AU_MAX)
 
 
 _EDIT = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=\s*([+-]?)\s*([0-9]*\.?[0-9]+)\s*$")
@@ -52,7 +53,7 @@ def parse_au_edit(text: str) -> Edit:
         raise ConfigError(f"bad AU edit {text!r}: write AU12=+2 (raise by 2), AU12=-1 or AU45=5 (set to 5)")
     name, sign, number = m.groups()
     value = float(number)
-    if value > 5:
+    if value > AU_MAX:
         raise ConfigError(f"AU edit {text!r} is out of range: AU intensities run from 0 to 5")
     return Edit(au_index(name), bool(sign), -value if sign == "-" else value)
 
@@ -83,7 +84,7 @@ def parse_sweep(text: str) -> tuple[int, float, float]:
         if max(abs(a), abs(b)) > MAX_POSE:
             raise ConfigError(f"sweep {text!r} is out of range: keep rotations within ±{MAX_POSE} rad")
         return POSE_AXES[name.strip().lower()], a, b
-    if not (0 <= a <= 5 and 0 <= b <= 5):
+    if not (0 <= a <= AU_MAX and 0 <= b <= AU_MAX):
         raise ConfigError(f"sweep {text!r} is out of range: AU intensities run from 0 to 5")
     return au_index(name), a, b
 
@@ -106,14 +107,14 @@ def combine(source: np.ndarray, driving: np.ndarray, reference: np.ndarray | Non
         target = source[None, :] + (driving - ref[None, :])
     else:
         target = driving.copy()
-    target[:, :17] = np.clip(target[:, :17], 0.0, 5.0)
+    target[:, AUS] = np.clip(target[:, AUS], 0.0, AU_MAX)
     keep = np.ones(20, bool)
     if channels == "expression":
-        keep[17:] = False
+        keep[POSE] = False
     elif channels == "pose":
-        keep[:17] = False
+        keep[AUS] = False
     if aus:
         chosen = {au_index(a) for a in aus}
-        keep[:17] &= np.isin(np.arange(17), list(chosen))
+        keep[AUS] &= np.isin(np.arange(AUS.stop), list(chosen))
     target[:, ~keep] = source[None, ~keep]
     return target.astype(np.float32)

@@ -19,13 +19,12 @@ import numpy as np
 from facegan_video.analysis.geometry import PoseFit, PoseTracker, camera_matrix, project
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
+from facegan_video.ibug import ALIGN
 from facegan_video.assets import DATA_DIR
 from facegan_video.options import Option
-from facegan_video.types import Backend, Capabilities, SourceFace
+from facegan_video.types import AUS, POSE, Backend, Capabilities, SourceFace
 
 BASIS_FILE = DATA_DIR / "au_basis.npy"
-#: Points used to align faces rigidly: eye corners, nose bridge and tip.
-ALIGN = np.array([27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
 
 
 def rotation_from_euler(euler: np.ndarray) -> np.ndarray:
@@ -92,13 +91,13 @@ class AnalyticTransformer:
         front, tvec = fit.fronts[0], fit.tvecs[0]
         src_rot = cv2.Rodrigues(fit.rvecs[0])[0]
         # rotate by the change of pose, so an unchanged pose gives back the source exactly
-        undo_src = rotation_from_euler(source.motion[17:20]).T @ src_rot
+        undo_src = rotation_from_euler(source.motion[POSE]).T @ src_rot
         out = np.empty((len(target_motion), 68, 2), np.float32)
         for i, motion in enumerate(np.asarray(target_motion, np.float64)):
-            delta = np.nan_to_num(motion[:17] - source.motion[:17])
+            delta = np.nan_to_num(motion[AUS] - source.motion[AUS])
             moved = front.copy()
             moved[:, :2] += self.gain * np.tensordot(delta, self.basis, axes=1)
-            rot = rotation_from_euler(motion[17:20]) @ undo_src
+            rot = rotation_from_euler(motion[POSE]) @ undo_src
             out[i] = project(moved, cam, cv2.Rodrigues(rot)[0], tvec)
         return out
 

@@ -19,17 +19,22 @@ import numpy as np
 from facegan_video.analysis.geometry import RIGID
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
+from facegan_video.ibug import (
+    EYE_LEFT,
+    EYE_RIGHT,
+    INNER_LOWER,
+    INNER_MOUTH,
+    INNER_UPPER,
+    JAW,
+    LIPS_OUTER,
+    OUTER_LOWER,
+    OUTER_UPPER,
+)
 from facegan_video.options import Option
 from facegan_video.types import Backend
 
 #: Brows and eye corners: the rigid part of the upper face that the forehead follows.
 FOREHEAD_ANCHORS = np.r_[17:27, 36, 39, 42, 45]
-INNER_MOUTH = np.arange(60, 68)
-INNER_UPPER = np.array([61, 62, 63])
-INNER_LOWER = np.array([67, 66, 65])  # vertically below INNER_UPPER, pair by pair
-OUTER_UPPER = np.array([50, 51, 52])
-OUTER_LOWER = np.array([58, 57, 56])
-LIPS_OUTER = np.arange(48, 60)
 CHEEKS = (np.array([2, 3, 48, 31]), np.array([14, 13, 54, 35]))
 
 
@@ -137,7 +142,7 @@ class WarpReenactor:
 
 def _axes(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors along the eye line and down the face, so openings are measured under head roll."""
-    right = lm[42:48].mean(0) - lm[36:42].mean(0)
+    right = lm[EYE_RIGHT].mean(0) - lm[EYE_LEFT].mean(0)
     right = right / max(float(np.linalg.norm(right)), 1e-6)
     return right, np.array([-right[1], right[0]])
 
@@ -221,7 +226,7 @@ def _forehead_points(lm: np.ndarray, height: float, down: np.ndarray) -> np.ndar
 
 def _ring_points(lm: np.ndarray, forehead: np.ndarray, distance: float) -> np.ndarray:
     """Every other point of the jaw-and-forehead contour, pushed radially outward by ``distance``."""
-    contour = np.concatenate([lm[:17], forehead[::-1]])[::2]
+    contour = np.concatenate([lm[JAW], forehead[::-1]])[::2]
     out = contour - contour.mean(0)
     return contour + distance * out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
 
