@@ -1,0 +1,70 @@
+"""The ``mix`` stage's contract."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from facegan_video.testing.common import (
+    INPUT_ERRORS,
+    _check_frames,
+    _face_region,
+    _frame_diff,
+    _frozen,
+    _raises,
+    _require,
+    _same_frames,
+    _unchanged,
+)
+from facegan_video.testing.fixture import RealFace
+from facegan_video.types import Capabilities
+
+
+def check_mixer(mixer: Any, face: RealFace, *, fresh: Callable[[], Any] | None = None,
+                capabilities: Capabilities = Capabilities()) -> list[str]:
+    """Stage ``mix``: ``mix(source, reenacted (N, H, W, 3), targets (N, 68, 2), background=None,
+    source_landmarks=...) -> (N, H, W, 3) uint8`` (called as ``facegan_video.reenactment.Renderer`` does).
+
+    Pixels farther than one face size from the source and target faces stay the source's (mean
+    difference under 1 level); inside the face the output follows the reenacted frame (mean
+    difference under 15 levels); the source itself as reenacted frame gives back the source; another
+    background changes the output; rows of a batch equal single calls; the same call twice gives the
+    same frames; a reenacted batch of another size than the source raises ``ValueError``,
+    ``TypeError`` or a ``FaceganError``.
+    """
+    _require(callable(getattr(mixer, "mix", None)), f"{type(mixer).__name__} lacks mix()")
+    image, lms = face.image, face.landmarks
+    h, w = image.shape[:2]
+    targets, reenacted = face.targets[:3].copy(), face.reenacted[:3].copy()
+    n = len(targets)
+    inputs = _frozen(image, lms, targets, reenacted)
+    out = _check_frames(mixer.mix(image, reenacted, targets, source_landmarks=lms), (n, h, w, 3), "mix(astronaut)")
+    every = np.concatenate([lms[None], targets]).reshape(-1, 2)
+    near = np.zeros((h, w), bool)
+    near[_face_region(every, image.shape, grow=1.0)] = True
+    for i in range(n):
+        far = float(np.abs(out[i].astype(np.float32) - image)[~near].mean())
+        _require(far < 1, f"frame {i}: pixels far from the face changed by {far:.2f} levels on average")
+        inside = _frame_diff(out[i], reenacted[i], _face_region(targets[i], image.shape, grow=-0.15))
+        _require(inside < 15, f"frame {i}: the face region differs from the reenacted face by {inside:.1f} levels")
+    ident = _check_frames(mixer.mix(image, image[None].copy(), lms[None].copy(), source_landmarks=lms), (1, h, w, 3),
+                          "mix(source as reenacted)")
+    diff = _frame_diff(ident[0], image)
+    _require(diff < 2, f"the source itself as reenacted frame changed the output by {diff:.2f} levels on average")
+    import cv2
+
+    background = np.ascontiguousarray(cv2.resize(face.frames[0], (w, h), interpolation=cv2.INTER_LINEAR))
+    other = _check_frames(mixer.mix(image, reenacted[:1], targets[:1], background, source_landmarks=lms), (1, h, w, 3),
+                          "mix(..., background)")
+    _require(_frame_diff(other[0], out[0]) > 1, "another background left the output as it was on the source frame")
+    for i in range(n):
+        row = _check_frames(mixer.mix(image, reenacted[i:i + 1].copy(), targets[i:i + 1].copy(), source_landmarks=lms),
+                            (1, h, w, 3), f"mix(frame {i})")
+        _same_frames(row[0], out[i], f"batch vs single (frame {i})")
+    _same_frames(mixer.mix(image, reenacted, targets, source_landmarks=lms), out, "same input twice")
+    half = np.ascontiguousarray(reenacted[:, ::2, ::2])
+    _raises(INPUT_ERRORS, lambda: mixer.mix(image, half, targets, source_landmarks=lms),
+            "mix() of reenacted frames of another size than the source")
+    _unchanged(inputs, [image, lms, targets, reenacted], "mix()")
+    return []
