@@ -43,13 +43,13 @@ from facegan_video.evaluation.metrics import (
     image_metrics,
     inter_ocular,
     lsim,
-    mouth_opening,
     normalise_landmarks,
     pearson,
     ssim,
 )
 from facegan_video.evaluation.protocol import EvalConfig, configs_from_toml, default_configs, run_eval
 from facegan_video.evaluation.report import PAPER_FIGURES, TABLE_METRICS, render_report
+from facegan_video.ibug import mouth_opening
 
 __all__ = [
     "IMAGE_EXTS",

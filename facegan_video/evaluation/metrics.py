@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from facegan_video.ibug import eye_centre_distance
+
 #: metric key -> (column title, higher is better)
 METRICS: dict[str, tuple[str, bool]] = {
     "mse": ("MSE", False),
@@ -23,18 +25,10 @@ METRICS: dict[str, tuple[str, bool]] = {
     "output_face_rate": ("face found", True),
 }
 
-_INNER_UPPER = [61, 62, 63]
-_INNER_LOWER = [67, 66, 65]
-
 
 def inter_ocular(lm: np.ndarray) -> float:
-    return float(np.linalg.norm(lm[36:42].mean(0) - lm[42:48].mean(0)))
-
-
-def mouth_opening(lm: np.ndarray) -> float:
-    """Mean inner-lip gap (points 61-63 to 67-65) divided by the inter-ocular distance."""
-    gap = np.linalg.norm(lm[_INNER_UPPER] - lm[_INNER_LOWER], axis=1).mean()
-    return float(gap / max(inter_ocular(lm), 1e-6))
+    """The eye-centre distance: the face scale of the protocol's landmark measures."""
+    return float(eye_centre_distance(lm))
 
 
 def normalise_landmarks(lm: np.ndarray) -> np.ndarray:

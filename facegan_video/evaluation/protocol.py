@@ -24,8 +24,9 @@ from facegan_video.evaluation.inputs import (
     _Portrait,
     load_inputs,
 )
-from facegan_video.evaluation.metrics import METRICS, au_distance, image_metrics, lsim, mouth_opening, pearson
+from facegan_video.evaluation.metrics import METRICS, au_distance, image_metrics, lsim, pearson
 from facegan_video.evaluation.report import write_outputs
+from facegan_video.ibug import mouth_opening
 from facegan_video.motion import combine
 from facegan_video.plugins import Registry, load_registry
 from facegan_video.progress import frame_progress

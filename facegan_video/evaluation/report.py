@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from facegan_video.analysis.identity import SAME_PERSON
 from facegan_video.evaluation.metrics import METRICS
+from facegan_video.provenance import git_commit
 from facegan_video.video import atomic_path
 
 #: Columns of the report's main table (the rest go in a second table).
@@ -23,15 +23,6 @@ PAPER_FIGURES: dict[str, dict[str, float]] = {
     "FACEGAN without L_T (paper)": {"mse": 0.015, "csim": 0.623, "psim": 0.885, "ed": 0.014},
     "FOM (paper)": {"mse": 0.012, "csim": 0.676, "psim": 0.825, "lsim": 0.035},
 }
-
-
-def _git_commit() -> str | None:
-    try:
-        res = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             timeout=10, cwd=Path(__file__).resolve().parent)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (res.stdout.strip() or None) if res.returncode == 0 else None
 
 
 def _fmt(v: float | None) -> str:
@@ -137,6 +128,6 @@ def write_outputs(out_dir: Path, metrics: dict, inputs: dict[str, Any], counts: 
     with atomic_path(out_dir / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
     with atomic_path(out_dir / "report.md") as tmp:
-        tmp.write_text(render_report(metrics, inputs, counts, _git_commit()), encoding="utf-8")
+        tmp.write_text(render_report(metrics, inputs, counts, git_commit()["commit"]), encoding="utf-8")
     _plot_metrics(out_dir / "metrics.png", metrics)
     _plot_curves(out_dir / "curves.png", curves)

@@ -8,18 +8,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from facegan_video.errors import FaceganError
+from facegan_video.ibug import MIRROR, eye_corner_distance
 
 #: Errors a backend may raise for malformed input (wrong shapes or dtypes).
 INPUT_ERRORS = (ValueError, TypeError, FaceganError)
-#: iBUG 300-W index of each point's mirror image (left <-> right).
-MIRROR = np.array(
-    list(range(16, -1, -1))  # jaw
-    + list(range(26, 16, -1))  # brows
-    + [27, 28, 29, 30, 35, 34, 33, 32, 31]  # nose
-    + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]  # eyes
-    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]  # outer lips
-    + [64, 63, 62, 61, 60, 67, 66, 65]  # inner lips
-)
 
 
 class ContractError(AssertionError):
@@ -33,7 +25,7 @@ def _require(condition: Any, message: str) -> None:
 
 def _iod(landmarks: np.ndarray) -> float:
     """Outer-eye-corner distance: the face's scale."""
-    return float(np.linalg.norm(landmarks[45] - landmarks[36]))
+    return float(eye_corner_distance(landmarks))
 
 
 def _mirror(landmarks: np.ndarray, width: int) -> np.ndarray:

