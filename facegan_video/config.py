@@ -13,7 +13,7 @@ TOML layout (every key optional)::
     faces = "all"         # all | largest | index:N | id:N
     batch_size = 32
 
-    [[eval.configs]]      # configurations `facegan-video eval` compares (read by evaluation.py)
+    [[eval.configs]]      # configurations `facegan-video eval` compares (read by facegan_video.evaluation)
     name = "analytic"
     transform = "analytic"
 """
