@@ -7,124 +7,78 @@ Run from the repository root::
 
 ``facegan_video.reenactment.edit()`` renders the still through ``Renderer`` (transform -> reenact ->
 mix) in chunks of ``AnalysisConfig.batch_size`` and writes H.264 with the project's ``VideoWriter``.
-The same timing proxies as ``bench_reenact`` are used (its ``patches()``: ``Renderer``,
-``FaceAnalyzer``, ``source_face`` and ``VideoWriter`` of ``facegan_video.reenactment`` swapped for
-timing subclasses in this process only). End to end: one warm-up, then the best of ``--repeats``
-plain runs (setup = building the ``Renderer`` and analysing the source still, timed by constructor
-wrappers only). Stages: the instrumented run with the shortest wall time.
+It runs with a :class:`~benchmarks.common.StageTimes` among its observers, as in ``bench_reenact``:
+one warm-up, then the best of ``--repeats`` runs, whose events give the stages (``transform``,
+``reenact``, ``mix`` per chunk, ``encode`` per write plus opening and closing) and the setup
+(``renderer``, and ``source``: analysing the still, its analyzer's model loading included). Earlier
+versions timed plain and instrumented runs apart; one set of observed runs now gives both.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
-import time
-from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-from unittest import mock
+from typing import Any
 
-from benchmarks.bench_extract import (
-    _version,
-    machine,
-    peak_rss_mb,
-    report,
-    run_header,
-    StageTimes,
-)
-from benchmarks.bench_reenact import astronaut_png, patches
-from facegan_video import reenactment
+from benchmarks import bench_reenact, common
 from facegan_video.config import AnalysisConfig
 from facegan_video.motion import parse_sweep
+from facegan_video.reenactment import edit
+from facegan_video.sample_media import astronaut_png
 from facegan_video.video import read_image
 
 DEFAULT_SWEEP = "AU26=0:4"
 DEFAULT_FRAMES = 60
-#: (key in the JSON, label in the table); they add up (with setup and glue) to the wall time.
-STAGES: tuple[tuple[str, str], ...] = (
-    ("transform", "transform (motion -> landmarks)"),
-    ("reenact", "reenact (warp)"),
-    ("mix", "mix (blend)"),
-    ("encode", "encode (H.264)"),
+#: (key in the JSON, observer stage, label in the table): reenact's render stages, encoding without audio. They
+#: add up (with setup and glue) to the wall time.
+STAGES: tuple[tuple[str, str, str], ...] = (
+    *(s for s in bench_reenact.STAGES if s[0] in ("transform", "reenact", "mix")),
+    ("encode", "encode", "encode (H.264)"),
 )
-SETUP_KEYS = ("renderer", "source_analysis")
-
-
-@dataclass
-class EditRun:
-    wall: float
-    cpu: float
-    setup: dict[str, float]
+#: reenact()'s setup less the driving analyzer: (key in the JSON, observer setup part, label).
+EDIT_SETUP = tuple(s for s in bench_reenact.SETUP if s[0] != "driving_analyzer")
 
 
 def edit_once(source: Path, output: Path, sweep: tuple[int, float, float], frames: int,
-              times: StageTimes | None = None, config: AnalysisConfig | None = None) -> EditRun:
-    """One ``edit(source, output, [], sweep=..., frames=...)`` call (what ``facegan-video edit --sweep`` runs)."""
-    setup: dict[str, float] = defaultdict(float)
-    with mock.patch.multiple(reenactment, **patches(setup, times)):
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        reenactment.edit(source, output, [], config=config, sweep=sweep, frames=frames, quiet=True)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    return EditRun(wall, cpu, dict(setup))
+              device: str = "auto") -> common.Run:
+    """One observed ``edit(source, output, [], sweep=..., frames=...)`` (what ``facegan-video edit --sweep`` runs)."""
+    return common.observe(lambda obs: edit(source, output, [], sweep=sweep, frames=frames, quiet=True, device=device,
+                                           observers=obs))
 
 
 def bench_edit_case(name: str, source: Path, label: str, folder: Path, *, frames: int = DEFAULT_FRAMES,
-                    sweep: str = DEFAULT_SWEEP, repeats: int = 3, config: AnalysisConfig | None = None,
+                    sweep: str = DEFAULT_SWEEP, repeats: int = 3, device: str = "auto",
                     log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     spec = parse_sweep(sweep)
     output = folder / f"edit_{name}.mp4"
     h, w = read_image(source).shape[:2]
-
-    runs: list[EditRun] = []
-    for i in range(repeats + 1):
-        run = edit_once(source, output, spec, frames, config=config)
-        log(f"  edit {name}: {'warm-up' if i == 0 else f'run {i}'} {frames / run.wall:.1f} frames/s "
-            f"({run.wall:.2f} s, setup {sum(run.setup.values()):.2f} s)")
-        if i:
-            runs.append(run)
-    best = min(runs, key=lambda r: r.wall)
-
-    staged: tuple[EditRun, StageTimes] | None = None
-    for _ in range(repeats):
-        times = StageTimes()
-        run = edit_once(source, output, spec, frames, times, config=config)
-        if staged is None or run.wall < staged[0].wall:
-            staged = (run, times)
-    assert staged is not None
-    srun, times = staged
-    stages = {key: {"label": label_, "ms_per_frame": 1e3 * times.seconds.get(key, 0.0) / frames,
-                    "total_s": times.seconds.get(key, 0.0), "calls": times.calls.get(key, 0),
-                    "share": times.seconds.get(key, 0.0) / srun.wall}
-              for key, label_ in STAGES}
-    s_setup = sum(srun.setup.values())
-    glue = srun.wall - s_setup - sum(times.seconds.get(k, 0.0) for k, _ in STAGES)
-    setup = {k: best.setup.get(k, 0.0) for k in SETUP_KEYS}
-    setup_s = sum(setup.values())
+    runs, best = common.best_of(lambda: edit_once(source, output, spec, frames, device), repeats, f"edit {name}", log)
+    times = best.times
+    glue = best.loop_wall - sum(times.seconds[stage] for _, stage, _ in STAGES)
     return {
         "case": name,
         "source": label,
         "source_size": [w, h],
         "sweep": sweep,
         "frames": frames,
-        "batch_size": (config or AnalysisConfig()).batch_size,
+        "batch_size": AnalysisConfig().batch_size,
         "output_bytes": output.stat().st_size,
-        "stages": stages,
+        "stages": common.stage_entries(times, STAGES, frames, best.wall),
         "overhead_ms_per_frame": 1e3 * glue / frames,
-        "instrumented_ms_per_frame_excl_setup": 1e3 * (srun.wall - s_setup) / frames,
-        "setup_s": setup,
+        "instrumented_ms_per_frame_excl_setup": 1e3 * best.loop_wall / frames,
+        "setup_s": {key: times.setup[part] for key, part, _ in EDIT_SETUP},
         "end_to_end": {
             "fps": frames / best.wall,
             "ms_per_frame": 1e3 * best.wall / frames,
             "wall_s": best.wall,
             "runs_fps": [frames / r.wall for r in runs],
             "cpu_ms_per_frame": 1e3 * best.cpu / frames,
-            "setup_s": setup_s,
-            "fps_excl_setup": frames / (best.wall - setup_s),
+            "setup_s": best.setup_s,
+            "fps_excl_setup": frames / best.loop_wall,
             "warmup_runs": 1,
         },
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": common.peak_rss_mb(),
     }
 
 
@@ -136,17 +90,15 @@ def default_cases(folder: Path) -> list[tuple[str, Path, str]]:
 # --------------------------------------------------------------------------- reporting
 
 
-def _rows(cases: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-    rows = [(label, [f"{c['stages'][k]['ms_per_frame']:.3f} ({100 * c['stages'][k]['share']:.0f}%)" for c in cases])
-            for k, label in STAGES]
-    rows.append(("edit() glue", [f"{c['overhead_ms_per_frame']:.3f}" for c in cases]))
-    rows.append(("total per frame (instrumented, excl. setup)",
-                 [f"{c['instrumented_ms_per_frame_excl_setup']:.3f}" for c in cases]))
-    rows.append(("setup s (renderer + source analysis)",
-                 [" + ".join(f"{c['setup_s'][k]:.2f}" for k in SETUP_KEYS) for c in cases]))
-    rows.append(("frames/s end to end (best)", [f"{c['end_to_end']['fps']:.1f}" for c in cases]))
-    rows.append(("frames/s excl. setup", [f"{c['end_to_end']['fps_excl_setup']:.1f}" for c in cases]))
-    rows.append(("CPU ms/frame", [f"{c['end_to_end']['cpu_ms_per_frame']:.2f}" for c in cases]))
+def _rows(cases: list[dict[str, Any]]) -> list[list[str]]:
+    rows = [[label, *(common.stage_cell(c["stages"][k], k, "") for c in cases)] for k, _, label in STAGES]
+    rows.append(["edit() glue", *(f"{c['overhead_ms_per_frame']:.3f}" for c in cases)])
+    rows.append(["total per frame (excl. setup)", *(f"{c['instrumented_ms_per_frame_excl_setup']:.3f}" for c in cases)])
+    rows.append(["setup s (renderer + source analysis)",
+                 *(" + ".join(f"{c['setup_s'][k]:.2f}" for k, _, _ in EDIT_SETUP) for c in cases)])
+    rows.append(["frames/s end to end (best)", *(f"{c['end_to_end']['fps']:.1f}" for c in cases)])
+    rows.append(["frames/s excl. setup", *(f"{c['end_to_end']['fps_excl_setup']:.1f}" for c in cases)])
+    rows.append(["CPU ms/frame", *(f"{c['end_to_end']['cpu_ms_per_frame']:.2f}" for c in cases)])
     return rows
 
 
@@ -155,52 +107,30 @@ def _col(c: dict[str, Any]) -> str:
 
 
 def print_report(results: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=140)
-    table = Table(title="edit --sweep: per-stage cost (ms/frame) and end to end")
-    table.add_column("stage")
-    for c in results["cases"]:
-        table.add_column(_col(c), justify="right")
-    for label, cells in _rows(results["cases"]):
-        table.add_row(label, *cells)
-    console.print(table)
-    m = results["machine"]
-    console.print(f"machine: {m['cpu_model']}, {m['cpus_usable']} usable CPUs, load average {m['loadavg_at_start']}")
+    cases = results["cases"]
+    out = common.console(140)
+    out.print(common.rich_table("edit --sweep: per-stage cost (ms/frame) and end to end",
+                                ["stage", *(_col(c) for c in cases)], _rows(cases), left=["stage"]))
+    out.print(common.machine_line(results))
 
 
 def markdown_tables(results: dict[str, Any]) -> str:
     cases = results["cases"]
-    lines = ["| stage | " + " | ".join(_col(c) for c in cases) + " |", "|---|" + "---:|" * len(cases)]
-    lines += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in _rows(cases)]
+    lines = [common.md_row(["stage", *(_col(c) for c in cases)]), "|---|" + "---:|" * len(cases)]
+    lines += [common.md_row(row) for row in _rows(cases)]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_edit", description=__doc__.split("\n")[0])
+    parser = common.argument_parser("bench_edit", __doc__, frames_default=DEFAULT_FRAMES,
+                                    frames_help=f"frames of the animation (default {DEFAULT_FRAMES})",
+                                    repeats_help="timed runs after the warm-up (default 3)")
     parser.add_argument("--source", type=Path, metavar="PNG", help="source still (default: the astronaut, 512 and 256)")
     parser.add_argument("--sweep", default=DEFAULT_SWEEP, help=f"sweep to render (default {DEFAULT_SWEEP})")
-    parser.add_argument("--frames", type=int, default=DEFAULT_FRAMES, metavar="N",
-                        help=f"frames of the animation (default {DEFAULT_FRAMES})")
-    parser.add_argument("--repeats", type=int, default=3, metavar="K", help="timed runs after the warm-up (default 3)")
-    parser.add_argument("--json", type=Path, metavar="OUT", help="write the results as JSON to OUT")
-    parser.add_argument("--markdown", type=Path, metavar="OUT", help="write the table as markdown to OUT")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines and no tables")
-    args = parser.parse_args(argv)
-    if args.frames < 2:
-        parser.error("--frames must be >= 2")
-    if args.repeats < 1:
-        parser.error("--repeats must be >= 1")
-
-    def log(msg: str) -> None:
-        if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
-
+    args = common.parse_args(parser, argv, min_frames=2)
+    log = common.logger(args.quiet)
     results: dict[str, Any] = {
-        **run_header("edit", {"scikit-image": _version("scikit-image")}),
+        **common.run_header("edit"),
         "settings": {"frames": args.frames, "sweep": args.sweep, "repeats": args.repeats, "config": "defaults"},
         "cases": [],
     }
@@ -210,8 +140,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for name, path, label in cases:
             results["cases"].append(bench_edit_case(name, path, label, folder, frames=args.frames, sweep=args.sweep,
                                                     repeats=args.repeats, log=log))
-    results["loadavg_at_end"] = machine()["loadavg_at_start"]
-    report(results, args, print_report, markdown_tables)
+    results["loadavg_at_end"] = common.loadavg()
+    common.report(results, args, print_report, markdown_tables)
     return results
 
 

@@ -12,29 +12,26 @@ picture shrunk to 256x256 driven by ``dt_mead_W009_surprised_level3.mp4`` (256x2
 silent). With ``--source`` and/or ``--driving`` only that one pair is run (the missing one is the
 512x512 default).
 
-Three kinds of measurement per case:
+Per case:
 
-* **End to end.** ``facegan_video.reenactment.reenact()`` (what the CLI runs) writing an H.264
-  file to a temp folder, default options: one warm-up, then the best of ``--repeats`` runs;
-  frames/s = frames / wall time of the whole call. The setup inside that call (building the
-  ``Renderer``, building the driving ``FaceAnalyzer`` = loading the dlib models, analysing the
-  source still) is timed by thin wrappers around those constructors and ``source_face`` only, so
-  nothing per frame is touched, and is reported separately with ``fps excl. setup``. Importing
-  torch (``resolve_device``; once per process) is timed before the warm-up and is in no run.
-* **Stages.** The same ``reenact()`` with its stage objects in timing proxies: while it runs, the
-  module globals ``Renderer``, ``FaceAnalyzer``, ``open_video``, ``VideoWriter`` and
-  ``_driving_motion`` of ``facegan_video.reenactment`` are replaced (``unittest.mock.patch``, this
-  process only, restored afterwards) by subclasses / wrappers that build the real objects and time
-  ``transformer.transform``, ``reenactor.reenact``, ``mixer.mix``, the driving analyzer's stage
-  objects (as ``bench_extract`` does), each ``next()`` on the driving frames (PyAV decode + RGB)
-  and ``VideoWriter.write`` / ``close`` (H.264 encode + audio mux). Driving analysis in total is
-  the time spent pulling the next (frame, record) out of ``_driving_motion`` less the decoding
-  done inside it. What is left of the wall time after setup and stages (motion combination,
-  batching, side-by-side, progress) is ``reenact() glue``. The run with the shortest wall time of
-  ``--repeats`` is reported. Decoding and H.264 encoding partly run on FFmpeg's own threads
-  (frame-threaded decoding, libx264's threads): the decode and encode rows are the time the
-  pipeline waits in ``next()`` / ``write()``, and what those threads do in parallel shows in the
-  process CPU time and in the floor, not in those rows.
+* **End to end and stages, from the same runs.** ``facegan_video.reenactment.reenact()`` (what the
+  CLI runs) writing an H.264 file to a temp folder, default options, with a
+  :class:`~benchmarks.common.StageTimes` among its observers: one warm-up, then the best of
+  ``--repeats`` runs; frames/s = frames / wall time of the whole call. Setup is what the pipeline
+  reports as such: ``renderer`` (building transformer, reenactor, mixer), ``analyzer`` (the
+  driving ``FaceAnalyzer``: loading the dlib models) and ``source`` (analysing the source still);
+  ``fps excl. setup`` takes it out. Stages are the pipeline's own events: ``decode`` (each driving
+  frame from PyAV, RGB included), the driving analysis stages (as in ``bench_extract``),
+  ``transform``, ``reenact``, ``mix`` (per batch) and ``encode`` (each write, opening the writer
+  with the audio source and the final flush). ``analysis`` is the time spent pulling each (frame,
+  record) out of the driving analysis less the decoding done inside it. What is left of the wall
+  time after setup and stages (opening the clip, motion combination, batching, side-by-side) is
+  ``reenact() glue``. Earlier versions timed plain runs and instrumented runs apart; an observer
+  adds microseconds per call, so one set of runs gives both. Decoding and H.264 encoding partly run
+  on FFmpeg's own threads (frame-threaded decoding, libx264's threads): the decode and encode rows
+  are the time the pipeline waits for them, and what those threads do in parallel shows in the
+  process CPU time and in the floor, not in those rows. Importing torch (``resolve_device``; once
+  per process) is timed before the warm-up and is in no run.
 * **Floor.** The driving clip decoded with ``open_video`` and written back with the project's
   ``VideoWriter`` (H.264, with the clip's sound as ``reenact()`` does): the most frames/s any
   reenactment writing that clip can reach on this machine. Decoding alone is timed too. Best of
@@ -45,63 +42,46 @@ Three kinds of measurement per case:
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
-from unittest import mock
+from typing import Any
 
-import cv2
-import numpy as np
-
-from benchmarks.bench_extract import (
-    _version,
-    instrument,
-    machine,
-    peak_rss_mb,
-    REPO_ROOT,
-    report,
-    run_header,
-    StageTimes,
-    timed_frames,
-    TimedProxy,
-)
-from facegan_video import reenactment
-from facegan_video.analysis.pipeline import FaceAnalyzer
+from benchmarks import bench_extract, common
+from facegan_video.config import AnalysisConfig
+from facegan_video.devices import resolve_device
+from facegan_video.reenactment import ReenactOptions, reenact
+from facegan_video.sample_media import astronaut_png
 from facegan_video.video import VideoWriter, is_image_path, open_video, read_image
 
-CLIPS = REPO_ROOT / ".." / "shared" / "data" / "talking_heads" / "clips"
-DEFAULT_DRIVING = CLIPS / "lp_d3.mp4"
-DEFAULT_DRIVING_256 = CLIPS / "dt_mead_W009_surprised_level3.mp4"
+DEFAULT_DRIVING = common.SHARED_CLIPS / "lp_d3.mp4"
+DEFAULT_DRIVING_256 = common.SHARED_CLIPS / "dt_mead_W009_surprised_level3.mp4"
 #: The issue's target: a 512x512 source driven by lp_d3 on 2 cores.
 TARGET_FPS = 25.0
 
-#: Stages in pipeline order: (key in the JSON, label in the table). Indented ones are parts of ``analysis``.
-STAGES: tuple[tuple[str, str], ...] = (
-    ("decode", "decode (PyAV + RGB)"),
-    ("analysis", "driving analysis, total"),
-    ("detect", "  detection (amortised)"),
-    ("track", "  tracking"),
-    ("landmarks", "  landmarks (dlib 68)"),
-    ("au_pose", "  AU + pose"),
-    ("smooth", "  smoothing"),
-    ("transform", "transform (motion -> landmarks)"),
-    ("reenact", "reenact (warp)"),
-    ("mix", "mix (blend)"),
-    ("encode", "encode (H.264 + audio mux)"),
+#: The driving analysis stages, as bench_extract reports them: (key in the JSON, observer stage, label).
+ANALYSIS = tuple(s for s in bench_extract.STAGES if s[0] not in ("decode", "csv"))
+ANALYSIS_PARTS = tuple(stage for _, stage, _ in ANALYSIS)
+#: Stages in pipeline order: (key in the JSON, observer stage, label in the table). Indented ones are parts of
+#: ``analysis``.
+STAGES: tuple[tuple[str, str, str], ...] = (
+    bench_extract.STAGES[0],
+    ("analysis", "analysis", "driving analysis, total"),
+    *((key, stage, f"  {label}") for key, stage, label in ANALYSIS),
+    ("transform", "transform", "transform (motion -> landmarks)"),
+    ("reenact", "reenact", "reenact (warp)"),
+    ("mix", "mix", "mix (blend)"),
+    ("encode", "encode", "encode (H.264 + audio mux)"),
 )
-ANALYSIS_PARTS = ("detect", "track", "landmarks", "au_pose", "smooth")
-#: Stages that add up (with setup and glue) to the instrumented run's wall time.
+#: Stages that add up (with setup and glue) to the run's wall time.
 TOP_LEVEL = ("decode", "analysis", "transform", "reenact", "mix", "encode")
-#: Setup inside reenact(), paid once per call: (key, label).
-SETUP: tuple[tuple[str, str], ...] = (
-    ("renderer", "Renderer (transformer, warp, mixer)"),
-    ("driving_analyzer", "driving FaceAnalyzer (dlib models)"),
-    ("source_analysis", "source analysis (analyzer + detect/landmarks/AU)"),
+#: Setup inside reenact(), paid once per call: (key in the JSON, observer setup part, label).
+SETUP: tuple[tuple[str, str, str], ...] = (
+    ("renderer", "renderer", "Renderer (transformer, warp, mixer)"),
+    ("driving_analyzer", "analyzer", "driving FaceAnalyzer (dlib models)"),
+    ("source_analysis", "source", "source analysis (analyzer + detect/landmarks/AU)"),
 )
 
 
@@ -114,18 +94,6 @@ class Case:
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def astronaut_png(folder: Path, size: int) -> Path:
-    """scikit-image's 512x512 astronaut (resized to ``size`` with INTER_AREA) as a PNG in ``folder``."""
-    from skimage import data
-
-    image = data.astronaut()
-    if size != image.shape[0]:
-        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-    path = folder / f"astronaut_{size}.png"
-    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    return path
 
 
 def _existing(path: Path, what: str) -> Path:
@@ -148,141 +116,17 @@ def build_cases(source: Path | None, driving: Path | None, folder: Path) -> list
     return [Case("custom", src, label, _existing(driving or DEFAULT_DRIVING, "clip"))]
 
 
-# --------------------------------------------------------------------------- timing wrappers
-
-
-class TimedSource:
-    """A FrameSource whose frames are timed as ``decode`` (PyAV decode + RGB conversion)."""
-
-    def __init__(self, source: Any, times: StageTimes) -> None:
-        self._source = source
-        self._times = times
-
-    def __iter__(self) -> Iterator[Any]:
-        return timed_frames(self._source, self._times)
-
-    def __enter__(self) -> TimedSource:
-        self._source.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> Any:
-        return self._source.__exit__(*exc)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._source, name)
-
-
-def patches(setup: dict[str, float], times: StageTimes | None) -> dict[str, Any]:
-    """Replacements for globals of ``facegan_video.reenactment``. Always: constructor/setup timing
-    only. With ``times``: every per-frame stage in a timing proxy too."""
-    perf = time.perf_counter
-    real_source_face = reenactment.source_face
-    real_driving_motion = reenactment._driving_motion
-    in_source = [False]
-
-    class SetupTimedRenderer(reenactment.Renderer):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            t0 = perf()
-            super().__init__(*args, **kwargs)
-            setup["renderer"] += perf() - t0
-            if times is not None:
-                n_motion: Callable[..., int] = lambda face, motion, *a, **k: len(motion)  # noqa: E731
-                self.transformer = TimedProxy(self.transformer, {"transform": "transform"}, times,
-                                              counts={"transform": n_motion})
-                self.reenactor = TimedProxy(self.reenactor, {"reenact": "reenact"}, times,
-                                            counts={"reenact": lambda image, lms, targets, *a, **k: len(targets)})
-                self.mixer = TimedProxy(self.mixer, {"mix": "mix"}, times,
-                                        counts={"mix": lambda image, faces, *a, **k: len(faces)})
-
-    class SetupTimedAnalyzer(FaceAnalyzer):
-        """The driving analyzer (built outside source_face) is timed as setup and, with ``times``, instrumented."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            t0 = perf()
-            super().__init__(*args, **kwargs)
-            if not in_source[0]:
-                setup["driving_analyzer"] += perf() - t0
-                if times is not None:
-                    instrument(self, times)
-
-    def timed_source_face(*args: Any, **kwargs: Any) -> Any:
-        in_source[0] = True
-        t0 = perf()
-        try:
-            return real_source_face(*args, **kwargs)
-        finally:
-            in_source[0] = False
-            setup["source_analysis"] += perf() - t0
-
-    replacements: dict[str, Any] = {"Renderer": SetupTimedRenderer, "FaceAnalyzer": SetupTimedAnalyzer,
-                                    "source_face": timed_source_face}
-    if times is None:
-        return replacements
-
-    def timed_open_video(path: Any, **kwargs: Any) -> TimedSource:
-        t0 = perf()
-        source = open_video(path, **kwargs)  # decodes the first frame
-        times.seconds["decode"] += perf() - t0
-        return TimedSource(source, times)
-
-    class TimedVideoWriter(VideoWriter):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            t0 = perf()
-            super().__init__(*args, **kwargs)  # opens the audio source
-            times.seconds["encode"] += perf() - t0
-
-        def write(self, image: np.ndarray) -> None:
-            t0 = perf()
-            try:
-                super().write(image)
-            finally:
-                times.add("encode", perf() - t0, 1)
-
-        def close(self) -> None:  # flushes the encoder's delayed frames and the rest of the audio
-            t0 = perf()
-            try:
-                super().close()
-            finally:
-                times.seconds["encode"] += perf() - t0
-
-    def timed_driving_motion(frames: Any, analyzer: Any) -> Iterator[Any]:
-        it = real_driving_motion(frames, analyzer)
-        while True:
-            decoded, t0 = times.seconds["decode"], perf()
-            try:
-                item = next(it)
-            except StopIteration:
-                times.seconds["analysis"] += perf() - t0 - (times.seconds["decode"] - decoded)
-                return
-            times.add("analysis", perf() - t0 - (times.seconds["decode"] - decoded), 1)
-            yield item
-
-    replacements.update(open_video=timed_open_video, VideoWriter=TimedVideoWriter,
-                        _driving_motion=timed_driving_motion)
-    return replacements
-
-
 # --------------------------------------------------------------------------- runs
 
 
-@dataclass
-class Run:
-    frames: int
-    driving_without_face: int
-    wall: float
-    cpu: float
-    setup: dict[str, float]
-
-
-def reenact_once(case: Case, output: Path, max_frames: int | None, times: StageTimes | None = None) -> Run:
-    """One ``reenact()`` call with default options (what ``facegan-video reenact SRC DRV -o OUT`` does)."""
-    setup: dict[str, float] = defaultdict(float)
-    options = reenactment.ReenactOptions(max_frames=max_frames, quiet=True)
-    with mock.patch.multiple(reenactment, **patches(setup, times)):
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        summary = reenactment.reenact(case.source, case.driving, output, options=options)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    return Run(summary.frames, summary.driving_without_face, wall, cpu, dict(setup))
+def reenact_once(case: Case, output: Path, max_frames: int | None, config: AnalysisConfig | None = None,
+                 device: str = "auto") -> common.Run:
+    """One observed ``reenact()`` with default options (what ``facegan-video reenact SRC DRV -o OUT`` does)."""
+    options = ReenactOptions(max_frames=max_frames, quiet=True, device=device)
+    run = common.observe(lambda obs: reenact(case.source, case.driving, output, config=config, options=options,
+                                             observers=obs))
+    run.times.seconds["analysis"] -= run.times.seconds["decode"]  # the decoding happens inside the analysis
+    return run
 
 
 def transcode_once(clip: Path, output: Path | None, max_frames: int | None) -> tuple[int, float, float]:
@@ -310,41 +154,12 @@ def bench_case(case: Case, folder: Path, *, max_frames: int | None, repeats: int
     src_h, src_w = read_image(case.source).shape[:2]
     output = folder / f"reenact_{case.name}.mp4"
 
-    # End to end: a warm-up, then the best of `repeats`.
-    runs: list[Run] = []
-    for i in range(repeats + 1):
-        run = reenact_once(case, output, max_frames)
-        log(f"  {case.name}: {'warm-up' if i == 0 else f'run {i}'} {run.frames / run.wall:.1f} frames/s "
-            f"({run.wall:.2f} s, setup {sum(run.setup.values()):.2f} s)")
-        if i:
-            runs.append(run)
-    best = min(runs, key=lambda r: r.wall)
-    frames = best.frames
+    runs, best = common.best_of(lambda: reenact_once(case, output, max_frames), repeats, case.name, log)
+    times, frames = best.times, best.frames
     output_bytes = output.stat().st_size
-
-    # Per stage, with proxies: keep the run with the shortest wall time.
-    staged: tuple[Run, StageTimes] | None = None
-    for i in range(repeats):
-        times = StageTimes()
-        run = reenact_once(case, output, max_frames, times)
-        assert run.frames == frames, (run.frames, frames)
-        log(f"  {case.name}: instrumented run {i + 1} {run.frames / run.wall:.1f} frames/s")
-        if staged is None or run.wall < staged[0].wall:
-            staged = (run, times)
-    assert staged is not None
-    srun, times = staged
-
-    stages: dict[str, dict[str, Any]] = {}
-    for key, label in STAGES:
-        seconds = times.seconds.get(key, 0.0)
-        stages[key] = {"label": label.strip(), "ms_per_frame": 1e3 * seconds / frames, "total_s": seconds,
-                       "calls": times.calls.get(key, 0), "share": seconds / srun.wall}
-    detect_frames = times.items.get("detect", 0)
-    stages["detect"]["frames_run"] = detect_frames
-    stages["detect"]["ms_per_detected_frame"] = 1e3 * times.seconds.get("detect", 0.0) / max(detect_frames, 1)
-    analysis_glue = times.seconds.get("analysis", 0.0) - sum(times.seconds.get(k, 0.0) for k in ANALYSIS_PARTS)
-    staged_setup = sum(srun.setup.values())
-    glue = srun.wall - staged_setup - sum(times.seconds.get(k, 0.0) for k in TOP_LEVEL)
+    stages = common.stage_entries(times, STAGES, frames, best.wall)
+    analysis_glue = times.seconds["analysis"] - sum(times.seconds[k] for k in ANALYSIS_PARTS)
+    glue = best.loop_wall - sum(times.seconds[k] for k in TOP_LEVEL)
 
     # Floor: decode + encode of the driving clip, and decode alone; warm-up, then best of `repeats`.
     floor_out = folder / f"floor_{case.name}.mp4"
@@ -361,8 +176,6 @@ def bench_case(case: Case, folder: Path, *, max_frames: int | None, repeats: int
         f"decode only {d_best[0] / d_best[1]:.1f} frames/s, "
         f"decode+encode of reenact()'s output {r_best[0] / r_best[1]:.1f} frames/s")
 
-    setup = {key: best.setup.get(key, 0.0) for key, _ in SETUP}
-    setup_s = sum(setup.values())
     return {
         "case": case.name,
         "source": case.source_label,
@@ -373,23 +186,23 @@ def bench_case(case: Case, folder: Path, *, max_frames: int | None, repeats: int
         "driving_fps": info.fps,
         "driving_has_audio": info.has_audio,
         "frames": frames,
-        "driving_frames_without_face": best.driving_without_face,
+        "driving_frames_without_face": best.result.driving_without_face,
         "output_bytes": output_bytes,
         "stages": stages,
         "analysis_overhead_ms_per_frame": 1e3 * analysis_glue / frames,
         "overhead_ms_per_frame": 1e3 * glue / frames,
-        "instrumented_ms_per_frame_excl_setup": 1e3 * (srun.wall - staged_setup) / frames,
-        "instrumented_setup_s": staged_setup,
-        "instrumented_wall_s": srun.wall,
-        "setup_s": setup,
+        "instrumented_ms_per_frame_excl_setup": 1e3 * best.loop_wall / frames,
+        "instrumented_setup_s": best.setup_s,
+        "instrumented_wall_s": best.wall,
+        "setup_s": {key: times.setup[part] for key, part, _ in SETUP},
         "end_to_end": {
             "fps": frames / best.wall,
             "ms_per_frame": 1e3 * best.wall / frames,
             "wall_s": best.wall,
             "runs_fps": [r.frames / r.wall for r in runs],
             "cpu_ms_per_frame": 1e3 * best.cpu / frames,
-            "setup_s": setup_s,
-            "fps_excl_setup": frames / (best.wall - setup_s),
+            "setup_s": best.setup_s,
+            "fps_excl_setup": frames / best.loop_wall,
             "warmup_runs": 1,
         },
         "floor": {
@@ -401,7 +214,7 @@ def bench_case(case: Case, folder: Path, *, max_frames: int | None, repeats: int
             "output_transcode_fps": r_best[0] / r_best[1],
             "output_transcode_cpu_ms_per_frame": 1e3 * r_best[2] / r_best[0],
         },
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": common.peak_rss_mb(),
     }
 
 
@@ -413,70 +226,48 @@ def _col(c: dict[str, Any]) -> str:
             f"({c['driving_size'][0]}x{c['driving_size'][1]}, {c['frames']} frames)")
 
 
-def _stage_cell(s: dict[str, Any], key: str, sep: str) -> str:
-    cell = f"{s['ms_per_frame']:.3f} ({100 * s['share']:.0f}%)"
-    if key == "detect":
-        cell += f"{sep}{s['frames_run']} fr x {s['ms_per_detected_frame']:.1f} ms"
-    return cell
-
-
 def _stage_rows(cases: list[dict[str, Any]], sep: str) -> list[tuple[str, list[str]]]:
     rows = []
-    for key, label in STAGES:
-        rows.append((label, [_stage_cell(c["stages"][key], key, sep) for c in cases]))
+    for key, _, label in STAGES:
+        rows.append((label, [common.stage_cell(c["stages"][key], key, sep) for c in cases]))
         if key == "smooth":
             rows.append(("  analysis glue", [f"{c['analysis_overhead_ms_per_frame']:.3f}" for c in cases]))
     rows.append(("reenact() glue (motion, batching)", [f"{c['overhead_ms_per_frame']:.3f}" for c in cases]))
-    rows.append(("total per frame (instrumented, excl. setup)",
-                 [f"{c['instrumented_ms_per_frame_excl_setup']:.3f}" for c in cases]))
+    rows.append(("total per frame (excl. setup)", [f"{c['instrumented_ms_per_frame_excl_setup']:.3f}" for c in cases]))
     rows.append(("setup, once per call (s)", [f"{c['instrumented_setup_s']:.2f}" for c in cases]))
     return rows
 
 
-def _setup_cell(c: dict[str, Any]) -> str:
-    return " + ".join(f"{c['setup_s'][k]:.2f}" for k, _ in SETUP)
+def _summary_cells(c: dict[str, Any], sep: str, bold: str) -> list[str]:
+    e, f = c["end_to_end"], c["floor"]
+    return [c["case"], c["source"], f"{c['driving']}{sep}({c['driving_size'][0]}x{c['driving_size'][1]})",
+            str(c["frames"]), bold.format(f"{e['fps']:.1f}"), ", ".join(f"{x:.0f}" for x in e["runs_fps"]),
+            f"{e['cpu_ms_per_frame']:.2f}", " + ".join(f"{c['setup_s'][k]:.2f}" for k, _, _ in SETUP),
+            f"{e['fps_excl_setup']:.1f}",
+            f"{f['decode_encode_fps']:.1f}{sep}({f['decode_encode_cpu_ms_per_frame']:.2f})",
+            f"{f['decode_fps']:.1f}{sep}({f['decode_cpu_ms_per_frame']:.2f})",
+            f"{f['output_transcode_fps']:.1f}{sep}({f['output_transcode_cpu_ms_per_frame']:.2f})",
+            f"{c['peak_rss_mb']:.0f}"]
 
 
 def print_report(results: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)
     cases = results["cases"]
-    table = Table(title="reenact: per-stage cost (ms/frame, amortised over all frames; share of the instrumented run)")
-    table.add_column("stage")
-    for c in cases:
-        table.add_column(_col(c).replace(" (", "\n("), justify="right")
-    for label, cells in _stage_rows(cases, "\n"):
-        table.add_row(label, *cells)
-    console.print(table)
-
-    summary = Table(title="reenact: end to end (reenact() wall time, best of "
-                          f"{results['settings']['repeats']} after a warm-up) and the decode+encode floor")
-    for col in ("case", "source", "driving", "frames", "frames/s\n(best)", "runs\n(frames/s)", "CPU ms\n/frame",
-                "setup s\nrenderer +\nanalyzer +\nsource", "frames/s\nexcl. setup", "floor: decode\n+encode fr/s",
-                "decode\nonly fr/s", "output\nre-encode\nfr/s", "peak\nRSS MB"):
-        summary.add_column(col, justify="left" if col in ("case", "source", "driving") else "right",
-                           overflow="fold")
-    for c in cases:
-        e, f = c["end_to_end"], c["floor"]
-        summary.add_row(c["case"], f"{c['source']}", f"{c['driving']}\n{c['driving_size'][0]}x{c['driving_size'][1]}",
-                        str(c["frames"]), f"[bold]{e['fps']:.1f}", " ".join(f"{x:.0f}" for x in e["runs_fps"]),
-                        f"{e['cpu_ms_per_frame']:.2f}", _setup_cell(c), f"{e['fps_excl_setup']:.1f}",
-                        f"{f['decode_encode_fps']:.1f}\n({f['decode_encode_cpu_ms_per_frame']:.2f} CPU ms)",
-                        f"{f['decode_fps']:.1f}\n({f['decode_cpu_ms_per_frame']:.2f} CPU ms)",
-                        f"{f['output_transcode_fps']:.1f}\n({f['output_transcode_cpu_ms_per_frame']:.2f} CPU ms)",
-                        f"{c['peak_rss_mb']:.0f}")
-    console.print(summary)
-    m, v, g = results["machine"], results["versions"], results["git"]
-    console.print(f"torch import (once per process, not in any run): {results['torch_import_s']:.2f} s; "
-                  f"target >= {TARGET_FPS:.0f} frames/s on the 512 case: {_target(results)}")
-    console.print(f"machine: {m['cpu_model']}, {m['cpus_usable']} usable of {m['cpu_count']} CPUs, "
-                  f"load average {m['loadavg_at_start']} at start, {results['loadavg_at_end']} at end; "
-                  f"commit {g['commit']}{' (dirty)' if g['dirty'] else ''}; "
-                  + ", ".join(f"{k} {val}" for k, val in v.items()))
+    out = common.console(160)
+    title = "reenact: per-stage cost (ms/frame, amortised over all frames; share of the run's wall time)"
+    columns = ["stage", *(_col(c).replace(" (", "\n(") for c in cases)]
+    out.print(common.rich_table(title, columns, [[label, *cells] for label, cells in _stage_rows(cases, "\n")],
+                                left=["stage"]))
+    title = (f"reenact: end to end (reenact() wall time, best of {results['settings']['repeats']} after a warm-up) "
+             "and the decode+encode floor")
+    columns = ["case", "source", "driving", "frames", "frames/s\n(best)", "runs\n(frames/s)", "CPU ms\n/frame",
+               "setup s\nrenderer +\nanalyzer +\nsource", "frames/s\nexcl. setup",
+               "floor: decode\n+encode fr/s\n(CPU ms)", "decode\nonly fr/s\n(CPU ms)",
+               "output\nre-encode\nfr/s (CPU ms)", "peak\nRSS MB"]
+    out.print(common.rich_table(title, columns, [_summary_cells(c, "\n", "[bold]{}") for c in cases],
+                                left=["case", "source", "driving"]))
+    out.print(f"torch import (once per process, not in any run): {results['torch_import_s']:.2f} s; "
+              f"target >= {TARGET_FPS:.0f} frames/s on the 512 case: {_target(results)}")
+    out.print(common.machine_line(results))
 
 
 def _target(results: dict[str, Any]) -> str:
@@ -491,24 +282,18 @@ def _target(results: dict[str, Any]) -> str:
 def markdown_tables(results: dict[str, Any]) -> str:
     """The two tables as GitHub markdown, for docs/benchmarks.md."""
     cases = results["cases"]
-    lines = ["| stage | " + " | ".join(_col(c) for c in cases) + " |", "|---|" + "---:|" * len(cases)]
+    lines = [common.md_row(["stage", *(_col(c) for c in cases)]), "|---|" + "---:|" * len(cases)]
     for label, cells in _stage_rows(cases, ", "):
         label = label.replace("  ", "&nbsp;&nbsp;", 1) if label.startswith("  ") else label
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", f"| case | source | driving | frames | frames/s (best of {results['settings']['repeats']}) | "
-              "runs (frames/s) | CPU ms/frame | setup s (renderer + driving analyzer + source) | "
-              "frames/s excl. setup | floor: decode + encode frames/s (CPU ms/frame) | decode only frames/s (CPU ms/frame) | "
-              "decode + encode of reenact()'s output frames/s (CPU ms/frame) | peak RSS (MB) |",
+        lines.append(common.md_row([label, *cells]))
+    repeats = results["settings"]["repeats"]
+    lines += ["", common.md_row(["case", "source", "driving", "frames", f"frames/s (best of {repeats})",
+                                 "runs (frames/s)", "CPU ms/frame", "setup s (renderer + driving analyzer + source)",
+                                 "frames/s excl. setup", "floor: decode + encode frames/s (CPU ms/frame)",
+                                 "decode only frames/s (CPU ms/frame)",
+                                 "decode + encode of reenact()'s output frames/s (CPU ms/frame)", "peak RSS (MB)"]),
               "|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for c in cases:
-        e, f = c["end_to_end"], c["floor"]
-        lines.append(f"| {c['case']} | {c['source']} | {c['driving']} ({c['driving_size'][0]}x{c['driving_size'][1]}) | "
-                     f"{c['frames']} | **{e['fps']:.1f}** | {', '.join(f'{x:.0f}' for x in e['runs_fps'])} | "
-                     f"{e['cpu_ms_per_frame']:.2f} | {_setup_cell(c)} | {e['fps_excl_setup']:.1f} | "
-                     f"{f['decode_encode_fps']:.1f} ({f['decode_encode_cpu_ms_per_frame']:.2f}) | "
-                     f"{f['decode_fps']:.1f} ({f['decode_cpu_ms_per_frame']:.2f}) | "
-                     f"{f['output_transcode_fps']:.1f} ({f['output_transcode_cpu_ms_per_frame']:.2f}) | "
-                     f"{c['peak_rss_mb']:.0f} |")
+    lines += [common.md_row(_summary_cells(c, " ", "**{}**")) for c in cases]
     return "\n".join(lines) + "\n"
 
 
@@ -516,49 +301,35 @@ def markdown_tables(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_reenact", description=__doc__.split("\n")[0])
+    parser = common.argument_parser("bench_reenact", __doc__, frames_help="only the first N frames of the driving clip")
     parser.add_argument("--source", type=Path, metavar="PNG",
                         help="source still (default: scikit-image's astronaut, 512x512, plus a 256x256 case)")
     parser.add_argument("--driving", type=Path, metavar="CLIP",
                         help=f"driving video (default: {DEFAULT_DRIVING.name}, plus {DEFAULT_DRIVING_256.name} "
                              "for the 256x256 case)")
-    parser.add_argument("--frames", type=int, metavar="N", help="only the first N frames of the driving clip")
-    parser.add_argument("--repeats", type=int, default=3, metavar="K",
-                        help="timed runs per measurement after the warm-up (default 3)")
-    parser.add_argument("--json", type=Path, metavar="OUT", help="write the results as JSON to OUT")
-    parser.add_argument("--markdown", type=Path, metavar="OUT", help="write the tables as markdown to OUT")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines and no tables")
-    args = parser.parse_args(argv)
-    if args.frames is not None and args.frames < 1:
-        parser.error("--frames must be >= 1")
-    if args.repeats < 1:
-        parser.error("--repeats must be >= 1")
-
-    def log(msg: str) -> None:
-        if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
-
+    args = common.parse_args(parser, argv)
+    log = common.logger(args.quiet)
     results: dict[str, Any] = {
-        **run_header("reenact", {"scikit-image": _version("scikit-image")}),
+        **common.run_header("reenact"),
         "settings": {"frames": args.frames, "repeats": args.repeats, "config": "defaults",
                      "options": "ReenactOptions defaults (relative motion, all channels, driving audio)"},
         "cases": [],
     }
     t0 = time.perf_counter()
-    results["device"] = reenactment.resolve_device("auto")  # imports torch: once per process
+    results["device"] = resolve_device("auto")  # imports torch: once per process
     results["torch_import_s"] = time.perf_counter() - t0
     with tempfile.TemporaryDirectory(prefix="bench-reenact-") as tmp:
         folder = Path(tmp)
         for case in build_cases(args.source, args.driving, folder):
             log(f"benchmarking {case.name}: {case.source_label} driven by {case.driving} ...")
             results["cases"].append(bench_case(case, folder, max_frames=args.frames, repeats=args.repeats, log=log))
-    results["loadavg_at_end"] = machine()["loadavg_at_start"]
+    results["loadavg_at_end"] = common.loadavg()
     main_case = next((c for c in results["cases"] if c["case"] == "512"), None)
     if main_case is not None:
         fps = main_case["end_to_end"]["fps"]
         results["target"] = {"fps_required": TARGET_FPS, "fps": fps, "met": fps >= TARGET_FPS,
                              "frames": main_case["frames"]}
-    report(results, args, print_report, markdown_tables)
+    common.report(results, args, print_report, markdown_tables)
     return results
 
 

@@ -6,7 +6,8 @@ Run from the repository root::
     python -m benchmarks.suite --quick --json out/suite.json      # a few frames per case (smoke test)
     python -m benchmarks.suite --json out/suite.json --markdown out/suite.md
 
-Sections (each reuses its benchmark module's functions, in this one process):
+Sections (each reuses its benchmark module's functions, in this one process; all timing comes from the
+pipelines' observer events, see ``benchmarks.common``):
 
 * ``extract``: ``bench_extract.bench_clip`` on lp_d3 (512x512) and the 256x256 MEAD W009 clip.
 * ``reenact``: ``bench_reenact.bench_case``, its 512 and 256 cases (astronaut <- lp_d3 / W009).
@@ -23,53 +24,37 @@ numpy/OpenCV, so those rows are the same code path with device=cuda noted.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-from unittest import mock
+from typing import Any
 
-from benchmarks import bench_edit, bench_extract, bench_reenact
-from benchmarks.bench_extract import _version, machine, peak_rss_mb, report, run_header
-from facegan_video import reenactment
+from benchmarks import bench_edit, bench_extract, bench_reenact, common
 from facegan_video.config import AnalysisConfig
 
 BATCH_SIZES = (8, 32, 64)
 QUICK_FRAMES = 10
-SECTIONS = ("extract", "reenact", "edit", "batch_sweep", "floor", "peak_rss_mb")
 
 
 def reenact_batch(case: bench_reenact.Case, folder: Path, batch_size: int, *, max_frames: int | None,
                   repeats: int, device: str = "cpu", log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
-    """End-to-end ``reenact()`` with ``AnalysisConfig.batch_size`` set (and ``device``): warm-up, best of ``repeats``."""
+    """End-to-end ``reenact()`` with ``AnalysisConfig.batch_size`` (and ``device``): warm-up, best of ``repeats``."""
     output = folder / f"batch_{case.name}_{batch_size}.mp4"
-    runs = []
-    for i in range(repeats + 1):
-        setup: dict[str, float] = defaultdict(float)
-        config = AnalysisConfig()
-        config.batch_size = batch_size
-        options = reenactment.ReenactOptions(max_frames=max_frames, quiet=True, device=device)
-        with mock.patch.multiple(reenactment, **bench_reenact.patches(setup, None)):
-            cpu0, t0 = time.process_time(), time.perf_counter()
-            summary = reenactment.reenact(case.source, case.driving, output, config=config, options=options)
-            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        if i:
-            runs.append((wall, cpu, sum(setup.values()), summary.frames))
-    wall, cpu, setup_s, frames = min(runs)
-    log(f"  reenact {case.name} batch {batch_size} ({device}): {frames / wall:.1f} frames/s")
+    config = AnalysisConfig(batch_size=batch_size)
+    runs, best = common.best_of(lambda: bench_reenact.reenact_once(case, output, max_frames, config, device), repeats,
+                                f"reenact {case.name} batch {batch_size} ({device})", log)
+    frames = best.frames
     return {"case": case.name, "batch_size": batch_size, "device": device, "frames": frames,
-            "fps": frames / wall, "fps_excl_setup": frames / (wall - setup_s), "wall_s": wall,
-            "cpu_ms_per_frame": 1e3 * cpu / frames, "runs_fps": [n / w for w, _, _, n in runs]}
+            "fps": frames / best.wall, "fps_excl_setup": frames / best.loop_wall, "wall_s": best.wall,
+            "cpu_ms_per_frame": 1e3 * best.cpu / frames, "runs_fps": [r.frames / r.wall for r in runs]}
 
 
 def run_suite(*, quick: bool, repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
     frames = QUICK_FRAMES if quick else None
     edit_frames = QUICK_FRAMES if quick else bench_edit.DEFAULT_FRAMES
     results: dict[str, Any] = {
-        **run_header("suite", {"scikit-image": _version("scikit-image")}),
+        **common.run_header("suite"),
         "settings": {"quick": quick, "frames": frames, "edit_frames": edit_frames, "repeats": repeats,
                      "batch_sizes": list(BATCH_SIZES), "sweep": bench_edit.DEFAULT_SWEEP},
     }
@@ -87,7 +72,7 @@ def run_suite(*, quick: bool, repeats: int, log: Callable[[str], None]) -> dict[
         log("extract ...")
         results["extract"] = [
             {**bench_extract.bench_clip(clip, max_frames=frames, repeats=repeats, log=log), "device": "cpu"}
-            for clip in (bench_reenact.DEFAULT_DRIVING.resolve(), bench_reenact.DEFAULT_DRIVING_256.resolve())]
+            for clip in (bench_reenact.DEFAULT_DRIVING, bench_reenact.DEFAULT_DRIVING_256)]
         log("reenact ...")
         cases = bench_reenact.build_cases(None, None, folder)
         results["reenact"] = [{**bench_reenact.bench_case(c, folder, max_frames=frames, repeats=repeats, log=log),
@@ -96,7 +81,7 @@ def run_suite(*, quick: bool, repeats: int, log: Callable[[str], None]) -> dict[
                              **c["floor"]} for c in results["reenact"]]
         log("edit ...")
         results["edit"] = [{**bench_edit.bench_edit_case(name, path, label, folder, frames=edit_frames,
-                                                         repeats=repeats, log=log), "device": "cpu"}
+                                                         repeats=repeats, device="cpu", log=log), "device": "cpu"}
                            for name, path, label in bench_edit.default_cases(folder)]
         log("batch-size sweep ...")
         results["batch_sweep"] = [reenact_batch(cases[0], folder, bs, max_frames=frames, repeats=repeats, log=log)
@@ -108,12 +93,12 @@ def run_suite(*, quick: bool, repeats: int, log: Callable[[str], None]) -> dict[
                                 device="cuda", log=log)
             results["cuda"].append({"section": "reenact", **row})
             e = bench_edit.bench_edit_case("512", cases[0].source, "astronaut 512x512", folder, frames=edit_frames,
-                                           repeats=repeats, log=log)
+                                           repeats=repeats, device="cuda", log=log)
             results["cuda"].append({"section": "edit", "case": "512", "device": "cuda", "frames": e["frames"],
                                     **{k: e["end_to_end"][k] for k in ("fps", "fps_excl_setup", "cpu_ms_per_frame")}})
     results["suite_wall_s"] = time.perf_counter() - started
-    results["peak_rss_mb"] = peak_rss_mb()
-    results["loadavg_at_end"] = machine()["loadavg_at_start"]
+    results["peak_rss_mb"] = common.peak_rss_mb()
+    results["loadavg_at_end"] = common.loadavg()
     results["rows"] = table_rows(results)
     return results
 
@@ -162,52 +147,31 @@ def table_rows(r: dict[str, Any]) -> list[list[str]]:
 
 
 def print_report(results: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=180)
     s = results["settings"]
-    table = Table(title=f"benchmark suite ({'quick, ' if s['quick'] else ''}best of {s['repeats']} after a warm-up)")
-    for col in COLUMNS:
-        table.add_column(col, justify="left" if col in ("section", "case", "device", "ms/frame by stage") else "right",
-                         overflow="fold")
-    for row in results["rows"]:
-        table.add_row(*row)
-    console.print(table)
-    m, g = results["machine"], results["git"]
-    console.print(f"{results['device_note']}; machine: {m['cpu_model']}, {m['cpus_usable']} usable CPUs, load average "
-                  f"{m['loadavg_at_start']} at start, {results['loadavg_at_end']} at end; commit {g['commit']}"
-                  f"{' (dirty)' if g['dirty'] else ''}; suite {results['suite_wall_s']:.0f} s")
+    out = common.console(180)
+    title = f"benchmark suite ({'quick, ' if s['quick'] else ''}best of {s['repeats']} after a warm-up)"
+    out.print(common.rich_table(title, COLUMNS, results["rows"],
+                                left=("section", "case", "device", "ms/frame by stage")))
+    out.print(f"{results['device_note']}; suite {results['suite_wall_s']:.0f} s")
+    out.print(common.machine_line(results))
 
 
 def markdown_tables(results: dict[str, Any]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|---|---|---|---:|---:|---:|---:|---|"]
-    lines += ["| " + " | ".join(row) + " |" for row in results["rows"]]
+    lines = [common.md_row(COLUMNS), "|---|---|---|---:|---:|---:|---:|---|"]
+    lines += [common.md_row(row) for row in results["rows"]]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.suite", description=__doc__.split("\n")[0])
+    parser = common.argument_parser(
+        "suite", __doc__, repeats_default=None,
+        repeats_help="timed runs per measurement after the warm-up (default 2, 1 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_FRAMES} frames per case and one repeat (a smoke test, not a measurement)")
-    parser.add_argument("--repeats", type=int, metavar="K",
-                        help="timed runs per measurement after the warm-up (default 2, 1 with --quick)")
-    parser.add_argument("--json", type=Path, metavar="OUT", help="write the results as JSON to OUT")
-    parser.add_argument("--markdown", type=Path, metavar="OUT", help="write the combined table as markdown to OUT")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines and no table")
-    args = parser.parse_args(argv)
+    args = common.parse_args(parser, argv)
     repeats = args.repeats or (1 if args.quick else 2)
-    if repeats < 1:
-        parser.error("--repeats must be >= 1")
-
-    def log(msg: str) -> None:
-        if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
-
-    results = run_suite(quick=args.quick, repeats=repeats, log=log)
-    report(results, args, print_report, markdown_tables)
+    results = run_suite(quick=args.quick, repeats=repeats, log=common.logger(args.quiet))
+    common.report(results, args, print_report, markdown_tables)
     return results
 
 
