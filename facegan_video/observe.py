@@ -108,11 +108,15 @@ class Observers(Observer):
         """``items`` with the time of producing each one reported as a call of ``stage``."""
         it = iter(items)
         while True:
-            with self.stage(stage, 1):
-                try:
-                    item = next(it)
-                except StopIteration:
-                    return
+            t0 = time.perf_counter()
+            try:
+                item = next(it)
+            except StopIteration:  # finding the end costs time too, but yields no item
+                if self._all:
+                    self.on_stage(stage, time.perf_counter() - t0, 0)
+                return
+            if self._all:
+                self.on_stage(stage, time.perf_counter() - t0, 1)
             yield item
 
     @contextmanager
