@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = {
     "landmark-transform": "facegan_video.reenact.transform",
     "warp-reenact": "facegan_video.reenact.warp",
     "blend-mix": "facegan_video.reenact.blend",
+    "ui": "facegan_video.ui.plugin",
 }
 
 
