@@ -2,15 +2,17 @@
 otherwise, never through a share link, with an upload limit and per-session temporary folders
 deleted when the session's tab closes (and all of them when the app stops)."""
 
+import importlib.util
 import os
 import signal
 
-from facegan_video.errors import ConfigError
+from facegan_video.errors import BackendUnavailableError, ConfigError
 from facegan_video.plugins import Registry
 from facegan_video.sample_media import astronaut_png, carphone_path
 from facegan_video.ui.session import Sessions
 
 TITLE = "facegan-video"
+INSTALL_HINT = "the web app needs Gradio: pip install 'facegan-video[ui]'"
 #: Gradio's own cache of uploads and results: files older than an hour go, checked every 10 minutes.
 DELETE_CACHE = (600, 3600)
 
@@ -48,6 +50,8 @@ def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, max_upl
         raise ConfigError(f"--port must be within 1-65535, got {port}")
     if not max_upload_mb > 0:
         raise ConfigError(f"--max-upload-mb must be positive, got {max_upload_mb}")
+    if importlib.util.find_spec("gradio") is None:
+        raise BackendUnavailableError(INSTALL_HINT)
     sessions = Sessions()
     # Gradio reads these when it is imported: its cache goes into our folder, and nothing phones home.
     os.environ["GRADIO_TEMP_DIR"] = str(sessions.root / "gradio")
@@ -60,9 +64,11 @@ def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, max_upl
             demo.launch(server_name=host, server_port=port, share=False, max_file_size=int(max_upload_mb * 2**20),
                         allowed_paths=[str(carphone_path())], ssr_mode=False, mcp_server=False,
                         footer_links=["api"], quiet=True, show_error=False, prevent_thread_lock=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot serve on {host}:{port} ({exc}); choose another --port or --host") from None
-        print(f"facegan-video ui: open {demo.local_url} (Ctrl-C stops it)", flush=True)
+        except OSError:
+            raise ConfigError(f"cannot serve on {host}:{port}: the port is taken or the address is not this "
+                              "machine's; choose another --port or --host") from None
+        print(f"facegan-video ui: open {demo.local_url} (Ctrl-C stops it); temporary files in {sessions.root}",
+              flush=True)
         demo.block_thread()
     finally:
         sessions.close_all()

@@ -11,7 +11,7 @@ from facegan_video.extract_output import AU_DESCRIPTIONS
 from facegan_video.motion import MAX_POSE
 from facegan_video.reenactment import edit_motion
 from facegan_video.types import AU_MAX, AU_NAMES
-from facegan_video.ui.editing import STEP, Editor, current, parse_changes, slider_values
+from facegan_video.ui.editing import STEP, Editor, current, motion_of, parse_changes, slider_values
 from facegan_video.ui.handlers import user_errors
 from facegan_video.ui.session import Sessions
 from facegan_video.video import read_image
@@ -83,7 +83,7 @@ def build_edit_tab(editor: Editor, sessions: Sessions, example: Path) -> None:
     def on_slider(request: gr.Request, *values: float):
         session = sessions.get(request.session_hash)
         src = current(session)
-        return editor.render(src, editor.motion(src, values), session.background)
+        return editor.render(src, motion_of(src, values), session.background)
 
     @user_errors
     def on_background(request: gr.Request, path: str | None, *values: float):
@@ -91,7 +91,7 @@ def build_edit_tab(editor: Editor, sessions: Sessions, example: Path) -> None:
         session.background = read_image(path) if path else None
         if session.current is None:
             return gr.update()
-        return editor.render(session.current, editor.motion(session.current, values), session.background)
+        return editor.render(session.current, motion_of(session.current, values), session.background)
 
     @user_errors
     def on_reset(request: gr.Request):

@@ -70,16 +70,6 @@ class Editor:
         session.current = source
         return source
 
-    def motion(self, source: Source, values: list[float]) -> np.ndarray:
-        """The motion of 20 slider values: measured values where a slider was left where it started."""
-        motion = source.face.motion.astype(np.float32).copy()
-        start = slider_values(motion)
-        for i, (value, initial) in enumerate(zip(values, start, strict=True)):
-            if value is not None and abs(float(value) - initial) > STEP / 2:
-                motion[i] = float(value)
-        motion[AUS] = np.clip(motion[AUS], 0.0, AU_MAX)
-        return motion
-
     def render(self, source: Source, motion: np.ndarray, background: np.ndarray | None = None) -> np.ndarray:
         """(20,) or (N, 20) motion -> one (H, W, 3) image, or (N, H, W, 3) frames."""
         many = np.ndim(motion) == 2
@@ -102,13 +92,23 @@ class Editor:
         index, a, b = parse_sweep(f"{axis}={start}:{end}")
         if not 2 <= int(frames) <= 250:
             raise ConfigError(f"a sweep needs 2-250 frames, got {frames}")
-        motion = sweep_motion(self.motion(source, values), (index, a, b), int(frames))
+        motion = sweep_motion(motion_of(source, values), (index, a, b), int(frames))
         path = session.output(f"sweep-{axis}", ".mp4")
         with VideoWriter(path, SWEEP_FPS) as writer:
             for start_frame in range(0, len(motion), 25):
                 for frame in self.render(source, motion[start_frame:start_frame + 25], session.background):
                     writer.write(frame)
         return path
+
+
+def motion_of(source: Source, values: list[float]) -> np.ndarray:
+    """The motion of 20 slider values: the measured value wherever a slider is still where it started."""
+    motion = source.face.motion.astype(np.float32).copy()
+    for i, (value, start) in enumerate(zip(values, slider_values(motion), strict=True)):
+        if value is not None and abs(float(value) - start) > STEP / 2:
+            motion[i] = float(value)
+    motion[AUS] = np.clip(motion[AUS], 0.0, AU_MAX)
+    return motion
 
 
 def current(session: Session) -> Source:

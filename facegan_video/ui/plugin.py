@@ -1,16 +1,12 @@
 """Built-in plugin adding ``facegan-video ui``; Gradio is imported only when the command runs, so the
 CLI works without the ``ui`` extra and says how to install it."""
 
-import importlib.util
 from typing import TYPE_CHECKING
 
-from facegan_video.errors import BackendUnavailableError
 from facegan_video.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     import typer
-
-INSTALL_HINT = "the web app needs Gradio: pip install 'facegan-video[ui]'"
 
 
 @hookimpl
@@ -32,8 +28,6 @@ def facegan_video_register_commands(app: "typer.Typer") -> None:
 
         Example: `facegan-video ui --port 7860`, then open http://127.0.0.1:7860
         """
-        if importlib.util.find_spec("gradio") is None:
-            raise BackendUnavailableError(INSTALL_HINT)
         from facegan_video.plugins import Registry, load_registry
         from facegan_video.ui.app import serve
 

@@ -50,7 +50,7 @@ def build_reenact_tab(registry: Registry, sessions: Sessions, source_example: Pa
                                                label=f"{s.title} ({s.key})") for s in STAGE_TABLE}
         run = gr.Button("Reenact", variant="primary", elem_id="reenact-run")
         with gr.Row():
-            result = gr.Video(label="Video", interactive=False, elem_id="reenact-result")
+            result = gr.Video(label="Video", interactive=False, height=400, elem_id="reenact-result")
             download = gr.File(label="Download", interactive=False, elem_id="reenact-download")
         api_trigger = gr.Button(visible=False)  # the 3-argument /reenact endpoint for scripts
 
