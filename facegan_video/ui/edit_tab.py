@@ -48,7 +48,7 @@ def build_edit_tab(editor: Editor, sessions: Sessions, example: Path) -> None:
                     background = gr.Image(label="The face is put onto this image", type="filepath",
                                           sources=["upload"], height=140, elem_id="edit-background")
             with gr.Column():
-                preview = gr.Image(label="Preview", type="numpy", format="png", interactive=False,
+                preview = gr.Image(label="Preview", type="filepath", interactive=False,
                                    buttons=["download"], height=340, elem_id="edit-preview")
                 status = gr.Markdown(elem_id="edit-status")
                 reset = gr.Button("Reset to the measured values")
@@ -77,13 +77,13 @@ def build_edit_tab(editor: Editor, sessions: Sessions, example: Path) -> None:
         strongest = sorted(zip(AU_NAMES, values, strict=False), key=lambda kv: -kv[1])[:3]
         note = (f"Face found ({src.image.shape[1]}x{src.image.shape[0]}); strongest AUs: "
                 + ", ".join(f"{name} {value:.1f}" for name, value in strongest) + ".")
-        return editor.render(src, src.face.motion, session.background), note, *values
+        return session.preview(editor.render(src, src.face.motion, session.background)), note, *values
 
     @user_errors
     def on_slider(request: gr.Request, *values: float):
         session = sessions.get(request.session_hash)
         src = current(session)
-        return editor.render(src, motion_of(src, values), session.background)
+        return session.preview(editor.render(src, motion_of(src, values), session.background))
 
     @user_errors
     def on_background(request: gr.Request, path: str | None, *values: float):
@@ -91,20 +91,21 @@ def build_edit_tab(editor: Editor, sessions: Sessions, example: Path) -> None:
         session.background = read_image(path) if path else None
         if session.current is None:
             return gr.update()
-        return editor.render(session.current, motion_of(session.current, values), session.background)
+        return session.preview(editor.render(session.current, motion_of(session.current, values), session.background))
 
     @user_errors
     def on_reset(request: gr.Request):
         session = sessions.get(request.session_hash)
         src = current(session)
-        return editor.render(src, src.face.motion, session.background), *slider_values(src.face.motion)
+        return session.preview(editor.render(src, src.face.motion, session.background)), *slider_values(src.face.motion)
 
     @user_errors
-    def on_apply(image: np.ndarray | None, changes: str, request: gr.Request) -> np.ndarray:
+    def on_apply(image: np.ndarray | None, changes: str, request: gr.Request) -> str:
         """The image with ``changes`` (e.g. ``AU12=+2 AU26=+1 yaw=+0.1``) applied to its measured AUs and pose."""
         if image is None:
             raise ConfigError("no portrait yet: upload one (or pick the astronaut example) first")
-        return editor.apply(sessions.get(request.session_hash), image, changes)[0]
+        session = sessions.get(request.session_hash)
+        return str(session.preview(editor.apply(session, image, changes)))
 
     @user_errors
     def sliders_after_apply(changes: str, request: gr.Request):

@@ -78,12 +78,11 @@ class Editor:
                                        background=fit_background(background, source.image.shape))
         return out if many else out[0]
 
-    def apply(self, session: Session, image: np.ndarray, changes: str) -> tuple[np.ndarray, np.ndarray]:
-        """``changes`` (CLI syntax) applied to ``image``'s measured motion: (rendered image, motion)."""
+    def apply(self, session: Session, image: np.ndarray, changes: str) -> np.ndarray:
+        """``image`` rendered with ``changes`` (CLI syntax) applied to its measured motion."""
         edits = parse_changes(changes)
         source = self.source(session, image)
-        motion = edit_motion(source.face, edits)
-        return self.render(source, motion, session.background), motion
+        return self.render(source, edit_motion(source.face, edits), session.background)
 
     def sweep(self, session: Session, axis: str, start: float, end: float, frames: int,
               values: list[float]) -> Path:
