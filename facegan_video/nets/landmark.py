@@ -3,8 +3,10 @@ their inputs and outputs are normalised, so training and inference agree.
 
 Normalisation:
 
-* landmarks: unit crop coordinates (``facegan_video.nets.crop``: the eye mid-point at a fixed place,
-  a fixed face scale) minus 0.5, i.e. centred on the crop; about -0.5..0.5.
+* landmarks: offsets from the crop's eye mid-point in face scales (inter-ocular distances), i.e.
+  unit crop coordinates (``facegan_video.nets.crop``) minus ``EYE_CENTRE``, over ``FACE_SCALE``;
+  about -2.5..2. Errors in these units are the usual inter-ocular-normalised landmark error, and
+  the inputs vary enough between faces and expressions for the MLPs to train quickly.
 * motion (17 AUs then pitch, yaw, roll): AUs / 5 and pose (x + 0.7) / 1.4, as ICface reads
   OpenFace; both about 0..1. A NaN (an AU a backend does not measure) enters the network as 0.
 
@@ -22,6 +24,7 @@ import torch
 from torch import nn
 
 from facegan_video.checkpoint import Checkpoint, CheckpointError, load_module
+from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE
 
 #: Checkpoint kind of a trained L_T + L_a pair.
 KIND = "lt"
@@ -38,12 +41,12 @@ POSE_OFFSET, POSE_RANGE = 0.7, 1.4
 
 def normalise_landmarks(unit: torch.Tensor) -> torch.Tensor:
     """Unit crop coordinates (..., 68, 2) -> network coordinates."""
-    return unit - 0.5
+    return (unit - unit.new_tensor(EYE_CENTRE)) / FACE_SCALE
 
 
 def denormalise_landmarks(net: torch.Tensor) -> torch.Tensor:
     """Network coordinates -> unit crop coordinates."""
-    return net + 0.5
+    return net * FACE_SCALE + net.new_tensor(EYE_CENTRE)
 
 
 def normalise_motion(motion: torch.Tensor) -> torch.Tensor:

@@ -18,11 +18,11 @@ from facegan_video.nets.ibug import EDGES
 @dataclass(frozen=True)
 class LTWeights:
     """eq. 1's λ_lr and eq. 4's λ_l1, λ_l2, λ_l3 (the paper gives no values; these balance the
-    terms' typical sizes on normalised data: landmark errors ~0.01, AU errors ~0.1)."""
+    terms' typical sizes on normalised data: landmark errors ~0.05 face scales, AU errors ~0.1-0.3)."""
 
     reg: float = 0.01
     reconstruction: float = 1.0
-    au: float = 0.1
+    au: float = 0.5
     connectivity: float = 1.0
 
 

@@ -5,18 +5,21 @@ offline, so the labels are derived here:
 
 * face (1): the convex hull of the jaw outline and of the brows raised by ``FOREHEAD`` face scales
   (a forehead estimate), drawn at full resolution: eyes, mouth and forehead are face.
-* hair (2): GrabCut (OpenCV) at ``SEG_SIZE`` px, seeded with the face interior as sure foreground,
-  a head band around and above the face as probable foreground, and everything outside that band
-  (which includes the crop border and the neck and body below the chin) as sure background. The
-  foreground it finds in the band, outside the face hull and connected to it, is hair; upsampled and
-  smoothed to the crop size.
+* hair (2): GrabCut (OpenCV, one iteration) at ``SEG_SIZE`` px, on the part of the crop that shows
+  the source frame, initialised with: the face interior and a thin strip just above the forehead
+  estimate (between the brow ends) as sure foreground; the band next to the face (``NEAR``) as
+  probable foreground; the rest of a head band around and above the face (``BAND_SIDE``,
+  ``BAND_UP``) as probable background; everything else, including the neck and body below the chin,
+  as sure background. The foreground it finds outside the face hull and connected to it is hair,
+  upsampled and smoothed to the crop size.
 * background (0): the rest, including neck, ears, shoulders, clothes, and any part of the crop
   outside the source frame (filled by repeating its border pixels, so it is no real content).
 
-Limits: fringes over the forehead count as face; hair below the chin line beside the neck, hats and
-hands in the band may be labelled hair; a background close to the hair colour merges with it; a
-bald head gives a thin band of skin-coloured "hair"; hair is only as sharp as ``SEG_SIZE``. Cost:
-about 13 ms per frame on one core (GrabCut).
+Limits: fringes over the forehead count as face; where hair and background have similar colours
+(dark hair on a dark background) GrabCut keeps little more than the seed strip; a bald head gets a
+strip of skin labelled hair; hats and hands near the head may be labelled hair; long hair below the
+chin line is background; hair is only as sharp as ``SEG_SIZE``. Cost: about 10 ms per frame on one
+core, almost all GrabCut.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ FOREHEAD = 0.6
 BAND_SIDE, BAND_UP = 0.55, 1.1
 #: The part of the band next to the face that starts as probable hair (the rest as probable background).
 NEAR = 0.25
+#: Height (face scales) of the strip above the forehead estimate taken as sure hair.
+SEED = 0.12
 GRABCUT_ITERATIONS = 1
 
 
@@ -95,6 +100,10 @@ def _hair(small: np.ndarray, landmarks: np.ndarray, hull: np.ndarray, inside: np
     face = _fill(shape, hull)
     band = _raised(cv2.dilate(face, _disk(BAND_SIDE * scale)), (BAND_UP - BAND_SIDE) * scale)
     near = _raised(cv2.dilate(face, _disk(NEAR * scale)), NEAR * scale)
+    # sure hair: a strip just above the forehead estimate, between the outer ends of the brows
+    seed = _raised(face, SEED * scale) & ~face.astype(bool)
+    seed[:, : int(landmarks[BROWS[0], 0])] = 0
+    seed[:, int(np.ceil(landmarks[BROWS[-1], 0])):] = 0
     below_chin = np.zeros_like(face)
     chin_line = landmarks[JAW[3:14]]
     neck = np.concatenate([chin_line, [[chin_line[-1, 0], shape[0]], [chin_line[0, 0], shape[0]]]])
@@ -104,6 +113,7 @@ def _hair(small: np.ndarray, landmarks: np.ndarray, hull: np.ndarray, inside: np
     mask[band > 0] = cv2.GC_PR_BGD
     mask[(near > 0) & (band > 0)] = cv2.GC_PR_FGD
     mask[cv2.erode(face, _disk(0.15 * scale)) > 0] = cv2.GC_FGD
+    mask[seed > 0] = cv2.GC_FGD
     # GrabCut only sees the part of the crop that shows the source frame: repeated border pixels
     # would teach its colour models hair-coloured background
     ys, xs = np.nonzero(inside) if inside is not None else (np.array([0, shape[0] - 1]), np.array([0, shape[1] - 1]))

@@ -5,8 +5,8 @@ drawn uniformly from the whole track (so pairs span the track's full range of mo
 and AU_d. Pairs are mirrored (probability ``mirror``) and given a random identity
 (``jitter_identity``) unless augmentation is off. Validation pairs every frame of the validation
 persons with a partner drawn once with a fixed seed, without augmentation, so the scores of
-different runs and epochs compare. ``overfit N`` trains on N fixed pairs without augmentation: a
-check that the networks and losses can fit real data.
+different runs and epochs compare. ``overfit N`` trains on N fixed pairs without augmentation (cycled
+through; an epoch keeps the dataset's length): a check that the networks and losses fit real data.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from facegan_video.nets.landmark import KIND, LandmarkNets, LTConfig, normalise_landmarks, normalise_motion
+from facegan_video.nets.landmark import (
+    KIND,
+    LandmarkNets,
+    LTConfig,
+    denormalise_landmarks,
+    normalise_landmarks,
+    normalise_motion,
+)
 from facegan_video_training.augment import jitter_identity, mirror
 from facegan_video_training.dataset import DatasetError, FaceDataset, sample_partners
 from facegan_video_training.losses import LTWeights, lt_losses
@@ -80,14 +87,15 @@ class LTTask:
         return {"landmark": torch.optim.Adam(models["landmark"].parameters(), lr=lr)}
 
     def train_size(self) -> int:
-        return len(self.fixed[0]) if self.fixed is not None else len(self.train_lm)
+        return len(self.train_lm)
 
     def val_size(self) -> int:
         return len(self.val_lm)
 
     def _pairs(self, indices: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
         if self.fixed is not None:
-            i, j = self.fixed[0][indices], self.fixed[1][indices]
+            k = indices % len(self.fixed[0])
+            i, j = self.fixed[0][k], self.fixed[1][k]
         else:
             i, j = indices, sample_partners(self.train_owner, rng, indices)
         ti, tj = (torch.as_tensor(a, device=self.device) for a in (i, j))
@@ -124,8 +132,7 @@ class LTTask:
         lm, motion = self.val
         source, driving = lm[i], lm[j]
         terms = self._losses(models["landmark"], source, driving, motion[j])
-        target = terms.pop("target")
-        drv = normalise_landmarks(driving)
-        terms["landmark_px"] = (target - drv).norm(dim=-1).mean(1) * METRIC_SIZE
-        terms["unchanged_px"] = (normalise_landmarks(source) - drv).norm(dim=-1).mean(1) * METRIC_SIZE
+        target = denormalise_landmarks(terms.pop("target"))
+        terms["landmark_px"] = (target - driving).norm(dim=-1).mean(1) * METRIC_SIZE
+        terms["unchanged_px"] = (source - driving).norm(dim=-1).mean(1) * METRIC_SIZE
         return terms
