@@ -49,9 +49,8 @@ def build_reenact_tab(registry: Registry, sessions: Sessions, source_example: Pa
                 backends = {s.key: gr.Dropdown(sorted(registry.backends(s.key)), value=registry.default(s.key),
                                                label=f"{s.title} ({s.key})") for s in STAGE_TABLE}
         run = gr.Button("Reenact", variant="primary", elem_id="reenact-run")
-        with gr.Row():
-            result = gr.Video(label="Video", interactive=False, height=400, elem_id="reenact-result")
-            download = gr.File(label="Download", interactive=False, elem_id="reenact-download")
+        result = gr.Video(label="Video", interactive=False, height=400, elem_id="reenact-result")
+        download = gr.File(label="Download", interactive=False, elem_id="reenact-download")
         api_trigger = gr.Button(visible=False)  # the 3-argument /reenact endpoint for scripts
 
     def run_reenact(request: gr.Request, progress: gr.Progress, src: str | None, drv: str | None, mode: str,
@@ -94,7 +93,7 @@ def build_analyse_tab(registry: Registry, sessions: Sessions, example: Path) -> 
                 run = gr.Button("Analyse", variant="primary", elem_id="analyse-run")
             with gr.Column(scale=2):
                 plot = gr.Image(label="Time courses", type="filepath", interactive=False,
-                                elem_id="analyse-plot")
+                                buttons=["download", "fullscreen"], elem_id="analyse-plot")
                 table = gr.File(label="CSV", interactive=False, elem_id="analyse-csv")
 
     @user_errors
