@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.config import AnalysisConfig
-from facegan_video.errors import NoFaceError
 from facegan_video.extract_output import CsvWriter, OverlayWriter, plot_time_courses, read_openface_csv
 from facegan_video.observe import Observer, progress_observers
 from facegan_video.plugins import Registry
@@ -26,6 +26,7 @@ class ExtractSummary:
     rows: int
     frames_with_face: int
     faces: int
+    warnings: list[str] = field(default_factory=list)  # also printed to stderr unless quiet
 
 
 def _no_face_row(frame) -> FaceRecord:
@@ -40,7 +41,9 @@ def extract(source: str | Path, csv_path: str | Path, *, config: AnalysisConfig 
             registry: Registry | None = None, observers: Iterable[Observer] = ()) -> ExtractSummary:
     """Analyse every frame of ``source`` and write the OpenFace-format CSV (plus optional plot/overlay).
 
-    Nothing is written unless a face is found: outputs are committed only at the end.
+    Frames without a face get a ``success = 0`` row, as in OpenFace; a video without any face gives
+    a CSV of such rows and a warning. Outputs are committed only at the end, so a failed run writes
+    nothing.
     """
     for out, kind in ((csv_path, "csv"), (plot, "plot"), (overlay, "video")):
         if out is not None:
@@ -66,9 +69,14 @@ def extract(source: str | Path, csv_path: str | Path, *, config: AnalysisConfig 
             with_face += bool(good)
             ids.update(r.face_id for r in good)
             obs.on_frames(1)
+        warnings = [src.warning] if src.warning else []
         if not with_face:
-            raise NoFaceError(f"no face found in {source}; try --detector mmod, or check the input shows a face")
+            warnings.append(f"warning: no face found in {source}; every row has success = 0 (try --detector mmod, "
+                            "or check the input shows a face)")
     if plot is not None:
         plot_time_courses(read_openface_csv(csv_path), plot, title=Path(source).name,
-                          face_id=ids.most_common(1)[0][0])
-    return ExtractSummary(frames, rows, with_face, len(ids))
+                          face_id=ids.most_common(1)[0][0] if ids else 0)
+    if not quiet:
+        for line in warnings:
+            print(line, file=sys.stderr)
+    return ExtractSummary(frames, rows, with_face, len(ids), warnings)

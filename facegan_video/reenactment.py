@@ -31,6 +31,14 @@ from facegan_video.video import VideoWriter, atomic_path, check_output, is_image
 from facegan_video.video.reader import Frame
 
 AUDIO_CHOICES = ("driving", "none")
+#: Pixels of the frames one render call holds (one 2048x2048 frame): a batch of large frames gains
+#: nothing, while every fresh (N, H, W, 3) array is paged in anew, at worst with huge-page compaction.
+RENDER_PIXELS = 2048 * 2048
+
+
+def render_batch_size(batch_size: int, shape: tuple[int, ...]) -> int:
+    """Frames per render call for frames of ``shape``: ``batch_size``, fewer for large frames."""
+    return max(1, min(batch_size, RENDER_PIXELS // (shape[0] * shape[1])))
 
 
 @dataclass
@@ -83,7 +91,8 @@ class Renderer:
 
 def analysis_config(config: AnalysisConfig, faces: str, smooth: bool = True) -> AnalysisConfig:
     """A copy of ``config`` that keeps the faces ``faces`` (and no smoothing unless ``smooth``)."""
-    cfg = replace(config, faces=faces, stages={k: replace(v, options=dict(v.options)) for k, v in config.stages.items()})
+    stages = {k: replace(v, options=dict(v.options)) for k, v in config.stages.items()}
+    cfg = replace(config, faces=faces, stages=stages)
     if not smooth:
         cfg.set_backend("smooth", "none")
     return cfg
@@ -262,7 +271,8 @@ def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | 
         audio = driving if opts.audio == "driving" and drv.info.has_audio else None
         writer = stack.enter_context(VideoWriter(output, drv.info.fps, audio_from=audio, observers=obs))
         stack.enter_context(obs.run(f"reenact {Path(driving).name}", drv.info.frame_count))
-        batches = _Batches(renderer, writer, opts, background, config.batch_size, obs)
+        batches = _Batches(renderer, writer, opts, background, render_batch_size(config.batch_size, src.image.shape),
+                           obs)
         last: FaceRecord | None = None
         missing = frames = 0
         for frame, rec in obs.timed(driving_records(obs.timed(drv, "decode"), drive_analyzer), "analysis"):
@@ -338,9 +348,10 @@ def edit(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig |
         write_image(output, renderer.render(image, face, base[None], background=bg)[0])
         return Path(output)
     motion = sweep_motion(base, sweep, frames)
+    step = render_batch_size(config.batch_size, image.shape)
     with VideoWriter(output, fps, observers=obs) as writer, obs.run("sweep", frames):
-        for start in range(0, frames, config.batch_size):
-            chunk = motion[start:start + config.batch_size]
+        for start in range(0, frames, step):
+            chunk = motion[start:start + step]
             for img in renderer.render(image, face, chunk, background=bg):
                 writer.write(img)
             obs.on_frames(len(chunk))

@@ -47,3 +47,29 @@ def astronaut_png(folder: Path, size: int = 512) -> Path:
     if not path.exists():
         cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     return path
+
+
+def faceless_clip(folder: Path, frames: int = 150, size: int = 512, fps: float = 30.0) -> Path:
+    """A ``size``² clip without a face, as a cutaway would be: slow pans over scikit-image's coffee
+    cup, rocket and cat photographs (a third of the frames each), written as H.264 in ``folder``."""
+    import cv2
+
+    from facegan_video.video import VideoWriter
+
+    try:
+        from skimage import data
+    except ImportError:
+        raise MediaError("the faceless clip is made from scikit-image photographs: pip install scikit-image") from None
+    path = Path(folder) / f"faceless_{size}_{frames}.mp4"
+    if path.exists():
+        return path
+    scenes = [data.coffee(), data.rocket(), data.chelsea()]
+    with VideoWriter(path, fps) as writer:
+        for i in range(frames):
+            scene = scenes[min(i * len(scenes) // frames, len(scenes) - 1)]
+            t = (i * len(scenes) % frames) / frames  # 0 -> 1 across the scene's frames
+            h, w = scene.shape[:2]
+            side = int(min(h, w) * (0.9 - 0.2 * t))  # a slow zoom in while panning right
+            x0, y0 = int((w - side) * t), (h - side) // 2
+            writer.write(cv2.resize(scene[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_AREA))
+    return path

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from clihelp import assert_clean_error, cli
+
 from facegan_video.extract_output import OPENFACE_COLUMNS, read_openface_csv
 
 
@@ -50,16 +50,20 @@ def test_extract_options_and_config(carphone_path, tmp_path):
     assert len(read_openface_csv(out)["frame"]) == 20
 
 
-def test_no_face_is_a_clear_error_and_writes_nothing(tmp_path):
+def test_no_face_gives_a_failed_row_and_a_warning(tmp_path):
+    """As OpenFace does: a success = 0 row per frame, a one-line warning, exit 0 (issue 13)."""
     import cv2
 
     img = tmp_path / "wall.png"
     cv2.imwrite(str(img), np.full((200, 300, 3), 128, np.uint8))
     out = tmp_path / "wall.csv"
     proc = cli("extract", img, "-o", out)
-    assert_clean_error(proc, "no face", "wall.png")
-    assert proc.returncode == 3
-    assert not out.exists() and list(tmp_path.iterdir()) == [img]
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning")]
+    assert len(warnings) == 1 and "no face" in warnings[0] and "wall.png" in warnings[0], proc.stderr
+    cols = read_openface_csv(out)
+    assert cols["success"].tolist() == [0] and cols["frame"].tolist() == [1]
+    assert sorted(tmp_path.iterdir()) == sorted([img, out])
 
 
 @pytest.mark.parametrize("case", ["missing", "corrupt", "truncated", "directory"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dlib
 import numpy as np
 
-from facegan_video.assets import FACE_EMBEDDER, dlib_model
+from facegan_video.assets import FACE_EMBEDDER, face_recognition_model
 
 #: dlib's own decision threshold: distances below it are the same person.
 SAME_PERSON = 0.6
@@ -15,7 +15,7 @@ class FaceEmbedder:
     """128-d embeddings of faces given their 68 landmarks (the aligned chip is cut from them)."""
 
     def __init__(self) -> None:
-        self._net = dlib.face_recognition_model_v1(dlib_model(FACE_EMBEDDER))
+        self._net = face_recognition_model(FACE_EMBEDDER)
 
     def embed(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """(128,) float32 embedding of the face with ``landmarks`` (68, 2) in RGB ``image``."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import dlib
 import numpy as np
 
+from facegan_video.assets import SHAPE_68, dlib_model, shape_predictor
 from facegan_video.hookspecs import hookimpl
-from facegan_video.assets import SHAPE_68, dlib_model
 from facegan_video.options import Option
 from facegan_video.types import Backend
 
@@ -19,12 +19,13 @@ class Dlib68:
 
     dlib returns integer pixel positions; on a small face (a 50-pixel face in a 176x144 video) that
     rounding is several percent of the face, so small faces are enlarged first. Large faces are
-    shrunk, which makes a 2048-pixel portrait as cheap as a 256-pixel clip.
+    shrunk, which makes a 2048-pixel portrait as cheap as a 256-pixel clip. The predictor (0.8 s to
+    load) is loaded at the first face, once per process: a video without faces never loads it.
     """
 
     def __init__(self, face_size: int = 256) -> None:
         self.face_size = face_size
-        self._predictor = dlib.shape_predictor(dlib_model(SHAPE_68))
+        dlib_model(SHAPE_68)  # a missing model file is an error now, not at the first face
 
     def landmarks(self, image: np.ndarray, boxes: Sequence[np.ndarray]) -> np.ndarray:
         out = np.zeros((len(boxes), 68, 2), np.float32)
@@ -47,7 +48,7 @@ class Dlib68:
                               interpolation=cv2.INTER_AREA if scale < 0.5 else cv2.INTER_LINEAR)
             rect = dlib.rectangle(int(round((x0 - cx0) * scale)), int(round((y0 - cy0) * scale)),
                                   int(round((x1 - cx0) * scale)), int(round((y1 - cy0) * scale)))
-            shape = self._predictor(crop, rect)
+            shape = shape_predictor(SHAPE_68)(crop, rect)
             pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
             # pixel centres: crop pixel k covers original [k/scale, (k+1)/scale)
             out[i] = (pts + 0.5) / scale - 0.5 + np.array([cx0, cy0], np.float32)

@@ -38,30 +38,44 @@ class _Track:
 class IouTracker:
     """Associates detections to tracks by IoU and moves boxes with the landmarks between detections.
 
-    Detection runs every ``detect_every`` frames, when no face is tracked, and on the frame after a
-    landmark confidence below ``min_confidence``. A track that is not re-detected ``max_missed``
-    detection rounds in a row, or whose landmarks stay implausible, is dropped.
+    Detection runs every ``detect_every`` frames while faces are tracked. When none is (or one was
+    just lost: a landmark confidence below ``min_confidence``), it runs on the next frame, and while
+    detection rounds keep finding no plausible face the gap between them grows by ``backoff`` up to
+    ``detect_every``: a cutaway, an intro or a damaged stretch costs a detection every few frames,
+    not every frame. A track that is not re-detected ``max_missed`` detection rounds in a row, or
+    whose landmarks stay implausible, is dropped.
     """
 
     def __init__(self, detect_every: int = 10, min_iou: float = 0.3, max_missed: int = 2,
-                 min_confidence: float = 0.5) -> None:
+                 min_confidence: float = 0.5, backoff: float = 2.0) -> None:
         if detect_every < 1:
             raise ValueError("detect_every must be >= 1")
+        if backoff < 1:
+            raise ValueError("backoff must be >= 1")
         self.detect_every = detect_every
         self.min_iou = min_iou
         self.max_missed = max_missed
         self.min_confidence = min_confidence
+        self.backoff = backoff
         self.tracks: dict[int, _Track] = {}
         self._next_id = 0
         self._last_detection: int | None = None
         self._redetect = False
+        self._gap = 1.0  # frames from one detection to the next while no face is tracked
+        self._seen = False  # plausible landmarks since the last detection round
 
     def needs_detection(self, frame_index: int) -> bool:
-        return (not self.tracks or self._redetect or self._last_detection is None
-                or frame_index - self._last_detection >= self.detect_every)
+        if self._last_detection is None:
+            return True
+        since = frame_index - self._last_detection
+        if self.tracks and not self._redetect:
+            return since >= self.detect_every
+        return since >= self._gap
 
     def update(self, frame_index: int, detections: list[Detection] | None) -> list[tuple[int, np.ndarray]]:
         if detections is not None:
+            self._gap = 1.0 if self._seen else min(self._gap * self.backoff, float(self.detect_every))
+            self._seen = False
             self._associate(detections)
             self._last_detection = frame_index
             self._redetect = False
@@ -106,6 +120,7 @@ class IouTracker:
             if not track.fresh:  # implausible landmarks from a propagated box: the face is lost
                 del self.tracks[track_id]
             return
+        self._seen = True
         centre, size = _landmark_frame(landmarks)
         if track.fresh:
             box_c = (track.box[:2] + track.box[2:]) / 2
@@ -124,4 +139,6 @@ def facegan_video_trackers() -> list[Backend]:
         Option("min_iou", float, 0.3, "overlap a detection needs to continue a track", low=0, high=1),
         Option("max_missed", int, 2, "detection rounds a track may miss before it is dropped", low=0),
         Option("min_confidence", float, 0.5, "landmark confidence below which the face is re-detected", low=0, high=1),
+        Option("backoff", float, 2.0, "while no face is found, the gap between detections grows by this factor, "
+               "up to detect_every (1: detect on every faceless frame)", low=1),
     ))]

@@ -6,12 +6,17 @@ and a fixed frame around the ring (the region of interest's border: nothing outs
 It is triangulated once per source; each target is rendered by inverse mapping (triangle ids of the
 target mesh, one affine per triangle from target to source, ``cv2.remap``). What the source pixels
 cannot show, an opened mouth's interior and a closed eyelid, is painted.
+
+The per-pixel map is computed on a grid of at most ``work_size`` pixels across the face region and
+upsampled bilinearly (exact inside each triangle, since the map is affine there), and the source is
+sampled at its full resolution: a 3000-pixel portrait keeps its sharpness at the cost of a
+256-pixel one plus one ``cv2.remap``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -31,6 +36,7 @@ from facegan_video.ibug import (
     OUTER_UPPER,
 )
 from facegan_video.options import Option
+from facegan_video.reenact import same_image
 from facegan_video.types import Backend
 
 #: Brows and eye corners: the rigid part of the upper face that the forehead follows.
@@ -69,7 +75,7 @@ class _Source:
     area: np.ndarray  # (M,) twice the signed source areas
     frame_box: np.ndarray  # (4,) x0, y0, x1, y1 of the fixed frame
     roi: tuple[int, int, int, int]  # frame box in whole pixels inside the image, end exclusive
-    grid: tuple[np.ndarray, np.ndarray]  # float32 x and y pixel coordinates of the ROI
+    grid: tuple[np.ndarray, np.ndarray]  # float32 image x and y of the working grid's pixel centres
     mouth_gap: float
     eye_gaps: np.ndarray  # (2,)
     lid_colours: np.ndarray  # (2, 3) upper-lid skin of each eye
@@ -99,15 +105,18 @@ class WarpReenactor:
     ``forehead``: height of the forehead control points above the brows, as a fraction of the
     brow-to-nose-tip distance. ``margin``: distance of the head ring outside the face contour, as a
     fraction of the face size. ``mouth_interior``: paint a mouth interior where the target opens the
-    mouth wider than the source.
+    mouth wider than the source. ``work_size``: longest side of the grid the warp map is computed on.
     """
 
-    def __init__(self, mouth_interior: bool = True, forehead: float = 0.6, margin: float = 0.35) -> None:
+    def __init__(self, mouth_interior: bool = True, forehead: float = 0.6, margin: float = 0.35,
+                 work_size: int = 256) -> None:
         if not (forehead > 0 and margin > 0):  # at 0 control points would sit on the landmarks
             raise ConfigError(f"warp reenactor: forehead and margin must be > 0, got {forehead}, {margin}")
         self.mouth_interior = mouth_interior
         self.forehead = forehead
         self.margin = margin
+        self.work_size = work_size
+        self._source: _Source | None = None
 
     def reenact(self, source: np.ndarray, source_landmarks: np.ndarray, target_landmarks: np.ndarray) -> np.ndarray:
         """source: HxWx3 uint8 RGB (full frame); source_landmarks (68,2); target_landmarks (N,68,2).
@@ -120,11 +129,19 @@ class WarpReenactor:
         if not np.isfinite(source_landmarks).all():
             raise ValueError("source landmarks must be finite")
         targets = np.asarray(target_landmarks, np.float64).reshape(-1, 68, 2)
-        src = _prepare(np.ascontiguousarray(source), source_landmarks, self.forehead, self.margin)
+        src = self._prepared(source, source_landmarks)
         out = np.empty((len(targets),) + source.shape, np.uint8)
         for frame, target in zip(out, targets):
             self._render(src, target, frame)
         return out
+
+    def _prepared(self, source: np.ndarray, landmarks: np.ndarray) -> _Source:
+        """The mesh and colours of ``source``, rebuilt only when another source (or other landmarks)
+        comes: a video's frames are rendered a few at a time onto the same source."""
+        known = self._source
+        if not (known is not None and np.array_equal(known.landmarks, landmarks) and same_image(known.image, source)):
+            self._source = _prepare(source.copy(), landmarks, self.forehead, self.margin, self.work_size)
+        return self._source
 
     def _render(self, src: _Source, target: np.ndarray, frame: np.ndarray) -> None:
         """Writes one reenacted frame into ``frame``; a target with missing (NaN) points leaves the source."""
@@ -278,7 +295,7 @@ def _palette(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
     return np.stack([edge, edge * [0.45, 0.3, 0.3], TEETH * light])
 
 
-def _prepare(image: np.ndarray, lm: np.ndarray, forehead: float, margin: float) -> _Source:
+def _prepare(image: np.ndarray, lm: np.ndarray, forehead: float, margin: float, work_size: int) -> _Source:
     """Builds the source mesh, its triangulation, the ROI and the colours used for painting."""
     h, w = image.shape[:2]
     down = _axes(lm)[1]
@@ -293,7 +310,11 @@ def _prepare(image: np.ndarray, lm: np.ndarray, forehead: float, margin: float) 
     tris = _triangulate(np.concatenate([_opened(lm, down), fore, ring, frame]))
     x0, y0 = np.clip(np.floor(frame_box[:2]).astype(int), 0, [w, h])
     x1, y1 = np.clip(np.ceil(frame_box[2:]).astype(int) + 1, 0, [w, h])
-    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+    # working-grid pixel centres in image coordinates, with cv2.resize's convention (integers at full size)
+    scale = min(1.0, work_size / max(x1 - x0, y1 - y0, 1))
+    gw, gh = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
+    gx, gy = np.meshgrid((x0 + (np.arange(gw) + 0.5) * ((x1 - x0) / gw) - 0.5).astype(np.float32),
+                         (y0 + (np.arange(gh) + 0.5) * ((y1 - y0) / gh) - 0.5).astype(np.float32))
     return _Source(
         image=image, points=points, n_forehead=len(fore), n_ring=len(ring), tris=tris,
         area=_areas(points, tris), frame_box=frame_box, roi=(int(x0), int(y0), int(x1), int(y1)), grid=(gx, gy),
@@ -355,20 +376,24 @@ def _inverse_affines(src_pts: np.ndarray, dst_pts: np.ndarray, tris: np.ndarray,
 def _warp(src: _Source, pts: np.ndarray) -> np.ndarray:
     """The ROI of the output: each pixel samples the source where its target triangle's affine sends it."""
     x0, y0, x1, y1 = src.roi
+    gx, gy = src.grid
     area = _areas(pts, src.tris)
     coef = _inverse_affines(src.points, pts, src.tris, area)
-    ids = np.full((y1 - y0, x1 - x0), len(src.tris), np.int32)
+    ids = np.full(gx.shape, len(src.tris), np.int32)
     order = np.argsort(area)
     # small first, so larger neighbours own shared rim pixels, where a collapsing triangle's affine extrapolates
     order = order[area[order] > _EPS]
-    fixed = np.round((pts - (x0, y0)) * 16).astype(np.int32)
+    to_grid = np.array([gx.shape[1] / (x1 - x0), gx.shape[0] / (y1 - y0)])
+    fixed = np.round(((pts - (x0, y0) + 0.5) * to_grid - 0.5) * 16).astype(np.int32)
     for k in order:
         cv2.fillConvexPoly(ids, fixed[src.tris[k]], int(k), cv2.LINE_8, 4)
     c = coef[ids]
-    gx, gy = src.grid
-    map_x = c[..., 0] * gx + c[..., 1] * gy + c[..., 2]
-    map_y = c[..., 3] * gx + c[..., 4] * gy + c[..., 5]
-    return cv2.remap(src.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    maps = np.empty(gx.shape + (2,), np.float32)  # x and y in one image: one resize, one remap map
+    maps[..., 0] = c[..., 0] * gx + c[..., 1] * gy + c[..., 2]
+    maps[..., 1] = c[..., 3] * gx + c[..., 4] * gy + c[..., 5]
+    if gx.shape != (y1 - y0, x1 - x0):
+        maps = cv2.resize(maps, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return cv2.remap(src.image, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def _patch(points: np.ndarray, pad: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -480,4 +505,7 @@ def facegan_video_reenactors() -> list[Backend]:
                                "lengths", low=0, low_open=True, high=3),
                         Option("margin", float, 0.35, "head ring outside the face contour, in face sizes", low=0,
                                low_open=True, high=3),
+                        Option("work_size", int, 256, "the warp map is computed on a grid at most this many pixels "
+                               "across the face region and upsampled; the source is sampled at full resolution",
+                               low=32),
                     ))]

@@ -85,34 +85,75 @@ def _rotation_of(frame: av.VideoFrame) -> int:
     return (-round(frame.rotation / 90) * 90) % 360
 
 
-def _decode(
-    info: VideoInfo, stream: av.VideoStream, first: av.VideoFrame, rest: Iterator[av.VideoFrame], max_frames: int | None
-) -> Iterator[Frame]:
-    """Convert frames one at a time and turn decoder failures and short files into MediaError at the end."""
+class _Losses:
+    """What decoding a damaged file lost: packets the decoder rejected, frames of another size, and
+    at the end the warning that counts them."""
+
+    def __init__(self) -> None:
+        self.rejected = 0
+        self.resized = 0
+        self.reason: str | None = None
+        self.warning: str | None = None
+
+    def note(self, exc: Exception) -> None:
+        self.reason = self.reason or _reason(exc)
+
+
+def _frames_of(container: av.container.InputContainer, stream: av.VideoStream, losses: _Losses
+               ) -> Iterator[av.VideoFrame]:
+    """Decoded frames, packet by packet: a packet the decoder rejects is counted and skipped, so a
+    damaged stretch loses its own frames rather than the rest of the file. The loop is bounded by
+    the file: the demuxer reads each byte once and ends at its end or at its first error."""
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except av.FFmpegError as exc:
+            losses.note(exc)
+            return
+        try:
+            decoded = packet.decode()
+        except av.FFmpegError as exc:
+            losses.note(exc)
+            losses.rejected += 1
+            continue
+        yield from decoded
+
+
+def _decode(info: VideoInfo, stream: av.VideoStream, first: av.VideoFrame, rest: Iterator[av.VideoFrame],
+            losses: _Losses, max_frames: int | None) -> Iterator[Frame]:
+    """Convert frames one at a time; at the end, a file that lost most of its frames is a MediaError and
+    one that lost a few gets a warning."""
     start = stream.start_time or 0
+    size = (first.width, first.height)
     count = 0
-    try:
-        for av_frame in chain([first], rest):
-            image = _upright(av_frame.to_ndarray(format="rgb24"), info.rotation)
-            if av_frame.pts is None:
-                timestamp = count / info.fps
-            else:
-                timestamp = float((av_frame.pts - start) * stream.time_base)
-            yield Frame(count, timestamp, image)
-            count += 1
-            if count == max_frames:
-                return
-    except av.FFmpegError as exc:
-        raise MediaError(
-            f"{info.path} is corrupt or truncated: decoding failed after {count} frames ({_reason(exc)}); "
-            "export or download it again"
-        ) from None
+    for av_frame in chain([first], rest):
+        if (av_frame.width, av_frame.height) != size:  # a damaged header mid-stream; the output keeps one size
+            losses.resized += 1
+            continue
+        image = _upright(av_frame.to_ndarray(format="rgb24"), info.rotation)
+        if av_frame.pts is None:
+            timestamp = count / info.fps
+        else:
+            timestamp = float((av_frame.pts - start) * stream.time_base)
+        yield Frame(count, timestamp, image)
+        count += 1
+        if count == max_frames:
+            return
     expected = info.frame_count
+    reason = f" ({losses.reason})" if losses.reason else ""
     if expected and count < 0.9 * expected and expected - count >= 2:
         raise MediaError(
-            f"{info.path} is truncated: decoded {count} of the {expected} frames its header lists; "
-            "export or download it again"
+            f"{info.path} is truncated or damaged: decoded {count} of the {expected} frames its header "
+            f"lists{reason}; export or download it again"
         )
+    lost = max(expected - count, 0) if expected else losses.rejected + losses.resized
+    if lost or losses.rejected or losses.resized:
+        losses.warning = (f"warning: {info.path} is damaged: {lost or 'some'} of its "
+                          f"{expected or count + lost} frames could not be decoded{reason}; the other {count} "
+                          "were used")
 
 
 class FrameSource:
@@ -123,10 +164,18 @@ class FrameSource:
         info: VideoInfo,
         frames: Generator[Frame, None, None],
         container: av.container.InputContainer | None = None,
+        losses: _Losses | None = None,
     ) -> None:
         self.info = info
         self._frames = frames
         self._container = container
+        self._losses = losses
+
+    @property
+    def warning(self) -> str | None:
+        """Once the frames are exhausted: one line counting the frames of a damaged file that could not
+        be decoded (None when nothing was lost)."""
+        return None if self._losses is None else self._losses.warning
 
     def __iter__(self) -> Iterator[Frame]:
         return self._frames
@@ -168,28 +217,27 @@ def open_video(path: str | os.PathLike, *, max_frames: int | None = None) -> Fra
             f"cannot read {p} as video or image: {_reason(exc)}; check it is a complete video file"
         ) from None
     try:
-        info, stream, first, rest = _probe(p, container)
-        return FrameSource(info, _decode(info, stream, first, rest, max_frames), container)
+        losses = _Losses()
+        info, stream, first, rest = _probe(p, container, losses)
+        return FrameSource(info, _decode(info, stream, first, rest, losses, max_frames), container, losses)
     except BaseException:
         container.close()
         raise
 
 
 def _probe(
-    p: Path, container: av.container.InputContainer
+    p: Path, container: av.container.InputContainer, losses: _Losses
 ) -> tuple[VideoInfo, av.VideoStream, av.VideoFrame, Iterator[av.VideoFrame]]:
     """Header facts plus the first frame, which is where rotation and the true size are known."""
     if not container.streams.video:
         raise MediaError(f"{p} has no video stream; pass a video or image file")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
-    rest = container.decode(stream)
-    try:
-        first = next(rest, None)
-    except av.FFmpegError as exc:
-        raise MediaError(f"cannot read {p} as video or image: {_reason(exc)}; check the file is not corrupt") from None
+    rest = _frames_of(container, stream, losses)
+    first = next(rest, None)
     if first is None:
-        raise MediaError(f"{p} has no decodable video frames; export or download it again")
+        reason = f": {losses.reason}" if losses.reason else ""
+        raise MediaError(f"{p} has no decodable video frames{reason}; export or download it again")
     rotation = _rotation_of(first)
     w, h = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
     fps = float(stream.average_rate or stream.guessed_rate or IMAGE_FPS)
@@ -225,7 +273,11 @@ class _PyAVSeeker:
         self._start = self._stream.start_time or 0
         self._frames: Iterator[av.VideoFrame] = iter(())
         self._next: int | None = None  # index of the frame the decoder will produce next, None after a seek
-        self.length = info.frame_count or sum(1 for pkt in self._container.demux(self._stream) if pkt.size)
+        try:
+            self.length = info.frame_count or sum(1 for pkt in self._container.demux(self._stream) if pkt.size)
+        except av.FFmpegError as exc:
+            self._container.close()
+            raise MediaError(f"{info.path} is corrupt: {_reason(exc)}; export or download it again") from None
 
     def _index(self, frame: av.VideoFrame) -> int:
         return round(float((frame.pts - self._start) * self._stream.time_base) * self._info.fps)
