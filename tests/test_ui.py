@@ -24,7 +24,7 @@ from facegan_video.ui.local import local_app  # noqa: E402
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory):
-    with local_app(tmp_path_factory.mktemp("ui") / "app.log") as running:
+    with local_app(tmp_path_factory.mktemp("ui") / "app.log", "--max-upload-mb", "1") as running:
         yield running
     assert not running.root.exists(), "the app's temporary folder outlived it"
 
@@ -91,3 +91,11 @@ def test_analyse_of_an_unreadable_file_is_a_message(client: Client, tmp_path: Pa
 def test_a_taken_port_is_a_one_line_error(app):
     port = urlparse(app.url).port
     assert_clean_error(cli("ui", "--port", port, timeout=180), f"cannot serve on 127.0.0.1:{port}")
+
+
+def test_the_server_refuses_uploads_over_the_limit(app):
+    import httpx  # Gradio's own HTTP client
+
+    big = ("big.mp4", b"\0" * (3 * 2**20 // 2), "video/mp4")  # 1.5 MiB against --max-upload-mb 1
+    reply = httpx.post(f"{app.url}gradio_api/upload", files={"files": big}, timeout=30)
+    assert reply.status_code == 413, reply.text

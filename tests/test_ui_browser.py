@@ -30,7 +30,8 @@ TIMEOUT_MS = 90_000
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory):
     # a 1 s heartbeat, so the app notices a closed tab within seconds (Gradio's default is 15 s)
-    with local_app(tmp_path_factory.mktemp("ui") / "app.log", env={"GRADIO_HEARTBEAT_INTERVAL": "1"}) as running:
+    with local_app(tmp_path_factory.mktemp("ui") / "app.log", "--max-upload-mb", "1",
+                   env={"GRADIO_HEARTBEAT_INTERVAL": "1"}) as running:
         yield running
 
 
@@ -143,3 +144,11 @@ def test_analyse_tab_shows_the_plot_and_csv(page: Page, carphone_path: Path, tmp
     page.locator("#analyse-run").click()
     expect(page.locator("#analyse-plot img")).to_be_visible()
     expect(page.locator("#analyse-csv")).to_contain_text("carphone_pristine")
+
+
+def test_an_upload_over_the_limit_is_refused_in_the_page(page: Page, tmp_path: Path):
+    big = tmp_path / "big.mp4"
+    big.write_bytes(b"\0" * (3 * 2**20 // 2))  # 1.5 MiB against --max-upload-mb 1
+    page.get_by_role("tab", name="Analyse").click()
+    page.locator("#analyse-video input[type=file]").set_input_files(str(big))
+    expect(page.get_by_text("exceed the maximum allowed size").first).to_be_visible()
