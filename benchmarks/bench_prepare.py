@@ -9,30 +9,27 @@ Run from the repository root (needs facegan-video-training: ``pip install -e ./t
 Each setting prepares the same clips into a fresh temporary dataset with
 ``facegan_video_training.prepare.prepare_dataset`` (what the command runs): both passes over every
 video (analysis: detection, tracking, landmarks, AUs + pose, smoothing; then decode, crop, GrabCut
-labels, memory-mapped writes), including the workers' start-up and model loading, best of
+labels, memory-mapped writes), including the workers' start-up and model loading; best of
 ``--repeats`` runs. Frames/s counts source video frames. The 1-worker run loads the models once in
-the benchmark process; N workers each load them in their own spawned process.
+the benchmark process; N workers each load them in their own spawned process, so short inputs
+understate the speed-up.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from benchmarks.bench_extract import peak_rss_mb, report, run_header
+from benchmarks import common
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_CLIPS = REPO_ROOT.parent / "shared" / "data" / "talking_heads" / "clips"
-#: 256x256 clips of six people, 2-9 s (about 900 frames in all).
+#: 256x256 clips of six people, 2-9 s (about 700 frames in all).
 DEFAULT_CLIPS = ("dt_mead_M030_happy_level3.mp4", "dt_mead_W009_sad_level3.mp4", "dt_mead_W011_angry_level3.mp4",
                  "lia_vox_driving2.mp4", "sty_furious_talk2_clip1.mp4", "sty_sadgirl_clip1.mp4")
 
 
-def bench_workers(clips: list[Path], workers: int, repeats: int, log) -> dict[str, Any]:
+def bench_workers(clips: list[Path], workers: int, repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
     from facegan_video_training.prepare import prepare_dataset
 
     runs = []
@@ -44,66 +41,51 @@ def bench_workers(clips: list[Path], workers: int, repeats: int, log) -> dict[st
             runs.append(time.perf_counter() - t0)
         frames = sum(o.video_frames for o in summary.outcomes)
         kept = sum(o.kept_frames for o in summary.outcomes)
-        log(f"  {workers} worker(s), run {i + 1}: {frames / runs[-1]:.1f} frames/s")
+        log(f"  {workers} worker(s), run {i + 1}: {frames / runs[-1]:.1f} frames/s ({runs[-1]:.1f} s)")
     best = min(runs)
     return {"workers": workers, "clips": len(clips), "frames": frames, "kept_frames": kept, "wall_s": best,
             "fps": frames / best, "runs_fps": [frames / r for r in runs]}
 
 
+def _cells(row: dict[str, Any], bold: str) -> list[str]:
+    speedup = "n/a" if row["speedup"] is None else f"{row['speedup']:.2f}x"
+    return [str(row["workers"]), f"{row['wall_s']:.1f}", bold.format(f"{row['fps']:.1f}"),
+            " ".join(f"{f:.1f}" for f in row["runs_fps"]), speedup]
+
+
 def print_report(results: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=120)
-    table = Table(title=f"prepare: {results['rows'][0]['clips']} clips, {results['rows'][0]['frames']} frames")
-    for col in ("workers", "wall s (best)", "frames/s", "runs (frames/s)", "speed-up vs 1"):
-        table.add_column(col, justify="right")
-    for row in results["rows"]:
-        table.add_row(str(row["workers"]), f"{row['wall_s']:.1f}", f"{row['fps']:.1f}",
-                      " ".join(f"{f:.1f}" for f in row["runs_fps"]), _ratio(row))
-    console.print(table)
-    m = results["machine"]
-    console.print(f"machine: {m['cpu_model']}, {m['cpus_usable']} usable of {m['cpu_count']} CPUs, "
-                  f"load average {m['loadavg_at_start']} at start; peak RSS {results['peak_rss_mb']:.0f} MB")
-
-
-def _ratio(row: dict[str, Any]) -> str:
-    return "n/a" if row.get("speedup") is None else f"{row['speedup']:.2f}x"
+    rows = results["rows"]
+    out = common.console(120)
+    out.print(common.rich_table(f"prepare: {rows[0]['clips']} clips, {rows[0]['frames']} frames",
+                                ["workers", "wall s\n(best)", "frames/s", "runs\n(frames/s)", "speed-up\nvs 1"],
+                                [_cells(r, "[bold]{}") for r in rows]))
+    out.print(common.machine_line(results) + f"; peak RSS {results['peak_rss_mb']:.0f} MB")
 
 
 def markdown(results: dict[str, Any]) -> str:
-    lines = [f"Clips: {', '.join(results['settings']['clips'])} ({results['rows'][0]['frames']} frames).", "",
-             f"| workers | wall s (best of {results['settings']['repeats']}) | frames/s | speed-up vs 1 worker |",
-             "|---:|---:|---:|---:|"]
-    for row in results["rows"]:
-        lines.append(f"| {row['workers']} | {row['wall_s']:.1f} | **{row['fps']:.1f}** | {_ratio(row)} |")
+    rows = results["rows"]
+    lines = [f"Clips: {', '.join(results['settings']['clips'])} ({rows[0]['frames']} frames).", "",
+             common.md_row(["workers", f"wall s (best of {results['settings']['repeats']})", "frames/s",
+                            "runs (frames/s)", "speed-up vs 1 worker"]), "|---:|---:|---:|---|---:|"]
+    lines += [common.md_row(_cells(r, "**{}**")) for r in rows]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_prepare", description=__doc__.split("\n")[0])
+    parser = common.argument_parser("bench_prepare", __doc__, repeats_default=1,
+                                    repeats_help="timed runs per worker count (default 1)")
     parser.add_argument("clips", nargs="*", type=Path, metavar="CLIP", help="videos (default: six shared clips)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], metavar="N",
                         help="worker counts to compare (default 1 2)")
-    parser.add_argument("--repeats", type=int, default=1, metavar="R", help="runs per setting (default 1)")
-    parser.add_argument("--json", type=Path, metavar="OUT", help="write the results as JSON to OUT")
-    parser.add_argument("--markdown", type=Path, metavar="OUT", help="write the table as markdown to OUT")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines and no table")
-    args = parser.parse_args(argv)
-    if args.repeats < 1 or min(args.workers) < 1:
-        parser.error("--repeats and --workers must be >= 1")
-    clips = args.clips or [SHARED_CLIPS / c for c in DEFAULT_CLIPS]
+    args = common.parse_args(parser, argv)
+    if min(args.workers) < 1:
+        parser.error("--workers must be >= 1")
+    clips = args.clips or [common.SHARED_CLIPS / c for c in DEFAULT_CLIPS]
     missing = [str(c) for c in clips if not c.is_file()]
     if missing:
         parser.error(f"missing clips: {', '.join(missing)}")
-
-    def log(msg: str) -> None:
-        if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
-
-    results: dict[str, Any] = {**run_header("prepare"),
+    log = common.logger(args.quiet)
+    results: dict[str, Any] = {**common.run_header("prepare"),
                                "settings": {"clips": [c.name for c in clips], "repeats": args.repeats}, "rows": []}
     for n in args.workers:
         log(f"prepare with {n} worker(s) ...")
@@ -111,8 +93,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     one = next((r for r in results["rows"] if r["workers"] == 1), None)
     for row in results["rows"]:
         row["speedup"] = row["fps"] / one["fps"] if one else None
-    results["peak_rss_mb"] = peak_rss_mb()
-    report(results, args, print_report, markdown)
+    results["peak_rss_mb"] = common.peak_rss_mb()
+    results["loadavg_at_end"] = common.loadavg()
+    common.report(results, args, print_report, markdown)
     return results
 
 

@@ -235,7 +235,6 @@ class _Run:
         metrics: dict[str, float] = {}
         with RunLog(self.out, f"train {task.kind}", int(self.total), self.step, quiet=self.options.quiet,
                     enabled=ctx.main) as log:
-            self.log = log
             if self.resumed_world not in (None, ctx.world):
                 log.say(f"note: resuming a {self.resumed_world}-process run with {ctx.world}; "
                         "the result will differ from an uninterrupted run")
@@ -244,27 +243,25 @@ class _Run:
             log.say(f"train {task.kind}: {task.train_size()} samples, {task.val_size()} validation, "
                     f"{self.steps_per_epoch} steps per epoch x {ctx.world} process(es), batch {self.hp['batch_size']}, "
                     f"from step {self.step} to {int(self.total)} on {ctx.device}")
-            sums: dict[str, float] = {}
+            sums: dict[str, torch.Tensor] = {}  # summed on the device; read back only when logged
             count = 0
             saved_at = self.step if self.options.resume else -1
             while self.step < self.total:
                 epoch, offset = divmod(self.step, self.steps_per_epoch)
-                for m in self.models.values():
-                    m.train()
                 for batch in self._epoch_batches(epoch)[offset:]:
                     losses = task.train_step(self.train_models, self.optimizers, batch, self._seed_step())
                     self.step += 1
                     for k, v in losses.items():
-                        sums[k] = sums.get(k, 0.0) + float(v)
+                        sums[k] = sums[k] + v if k in sums else v
                     count += 1
                     if self.step % LOG_EVERY == 0 or self.step == self.total:
-                        means = {k: v / count for k, v in sums.items()}
+                        means = {k: float(v) / count for k, v in sums.items()}
                         log.scalars("train", self.step, epoch + 1, means)
                         log.advance(self.step, f"loss {means.get('loss', 0.0):.4g}")
                         sums, count = {}, 0
                     end_of_epoch = self.step % self.steps_per_epoch == 0
                     if end_of_epoch or (self.options.val_every and self.step % self.options.val_every == 0):
-                        metrics = self._validate(epoch + 1)
+                        metrics = self._validate(epoch + 1, log)
                     if end_of_epoch:
                         self._save(epoch + 1, metrics)
                         saved_at = self.step
@@ -275,7 +272,7 @@ class _Run:
         return RunResult(self.step, self.step // self.steps_per_epoch, metrics, self.last_path,
                          self.best_path if self.best_path.exists() else None, ctx.main)
 
-    def _validate(self, epoch: int) -> dict[str, float]:
+    def _validate(self, epoch: int, log: RunLog) -> dict[str, float]:
         """Metrics over the validation samples, each process scoring a share; improves ``best``."""
         n, ctx = self.task.val_size(), self.ctx
         if n == 0:
@@ -293,8 +290,8 @@ class _Run:
         names = sorted(sums)
         totals = distributed.all_sum(torch.stack([sums[k] for k in names]), ctx).tolist()
         metrics = {k: v / n for k, v in zip(names, totals)}
-        self.log.scalars("val", self.step, epoch, metrics)
-        self.log.say(f"epoch {epoch} step {self.step}: " + ", ".join(f"val {k} {v:.4g}" for k, v in metrics.items()))
+        log.scalars("val", self.step, epoch, metrics)
+        log.say(f"epoch {epoch} step {self.step}: " + ", ".join(f"val {k} {v:.4g}" for k, v in metrics.items()))
         value = metrics[self.task.best_metric]
         if value < self.best:
             self.best = value
