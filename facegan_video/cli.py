@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -53,9 +52,9 @@ def _backend_option(key: str, panel: str) -> typer.models.OptionInfo:
                         f"`facegan-video plugins {key}` lists them).", rich_help_panel=panel)
 
 
-def pipeline_config(config: Optional[Path], backends: dict[str, Optional[str]], *, faces: Optional[str] = None,
-                    smoothing: Optional[str] = None, options: Optional[List[str]] = None,
-                    batch_size: Optional[int] = None) -> AnalysisConfig:
+def pipeline_config(config: Path | None, backends: dict[str, str | None], *, faces: str | None = None,
+                    smoothing: str | None = None, options: list[str] | None = None,
+                    batch_size: int | None = None) -> AnalysisConfig:
     """CLI options over the TOML config over the defaults; ``backends`` maps stage keys to --flags' values."""
     cfg = load_config(config)
     if faces:
@@ -79,7 +78,7 @@ def pipeline_config(config: Optional[Path], backends: dict[str, Optional[str]], 
     return cfg
 
 
-def _positive(value: Optional[int], flag: str) -> None:
+def _positive(value: int | None, flag: str) -> None:
     if value is not None and value < 1:
         raise ConfigError(f"{flag} must be >= 1")
 
@@ -108,6 +107,8 @@ BackgroundOpt = typer.Option(None, "--background", help="Put the face on this ba
                              "source's own.", rich_help_panel=REENACT)
 SourceFaceOpt = typer.Option("auto", "--source-face", help="Face in the source: auto (exactly one), largest, index:N.",
                              rich_help_panel=REENACT)
+MaxSizeOpt = typer.Option(None, "--max-size", help="Shrink a larger source so its longer side has N pixels (a "
+                          "smaller, faster output).", rich_help_panel=REENACT)
 
 
 @app.command()
@@ -115,15 +116,15 @@ def extract(
     ctx: typer.Context,
     source: Path = typer.Argument(..., metavar="INPUT", help="Video (any FFmpeg-readable file) or still image."),
     output: Path = typer.Option(..., "-o", "--output", help="CSV to write, OpenFace FeatureExtraction columns."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw AU and head-pose time courses (.png, .svg, "
+    plot: Path | None = typer.Option(None, "--plot", help="Also draw AU and head-pose time courses (.png, .svg, "
                                         ".pdf)."),
-    overlay: Optional[Path] = typer.Option(None, "--overlay", help="Also write the video with landmarks drawn (MP4)."),
-    max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Stop after this many frames."),
+    overlay: Path | None = typer.Option(None, "--overlay", help="Also write the video with landmarks drawn (MP4)."),
+    max_frames: int | None = typer.Option(None, "--max-frames", help="Stop after this many frames."),
     quiet: bool = QuietOpt,
-    config: Optional[Path] = ConfigOpt, faces: Optional[str] = FacesOpt, detector: Optional[str] = DetectorOpt,
-    tracker: Optional[str] = TrackerOpt, landmarker: Optional[str] = LandmarkerOpt,
-    au_backend: Optional[str] = AUOpt, smoothing: Optional[str] = SmoothOpt,
-    opt: Optional[List[str]] = OptionOpt, batch_size: Optional[int] = BatchOpt, device: str = DeviceOpt,
+    config: Path | None = ConfigOpt, faces: str | None = FacesOpt, detector: str | None = DetectorOpt,
+    tracker: str | None = TrackerOpt, landmarker: str | None = LandmarkerOpt,
+    au_backend: str | None = AUOpt, smoothing: str | None = SmoothOpt,
+    opt: list[str] | None = OptionOpt, batch_size: int | None = BatchOpt, device: str = DeviceOpt,
 ) -> None:
     """Per-frame face boxes, 68 landmarks, 17 AU intensities and head pose, as an OpenFace-style CSV.
 
@@ -149,40 +150,48 @@ def extract(
 @app.command()
 def reenact(
     ctx: typer.Context,
-    source: Path = typer.Argument(..., metavar="SOURCE", help="Source portrait (image) or video whose face is animated."),
+    source: Path = typer.Argument(..., metavar="SOURCE", help="Source portrait (image) or video whose face is "
+                                  "animated."),
     driving: Path = typer.Argument(..., metavar="DRIVING", help="Driving video whose expressions and head motion are "
-                                   "copied."),
+                                   "copied, or a motion CSV in OpenFace's format (what `extract` writes)."),
     output: Path = typer.Option(..., "-o", "--output", help="Video to write (.mp4, .m4v, .mov, .mkv; H.264, the "
-                                "driving clip's fps and length)."),
+                                "driving clip's fps and length, or one frame per CSV frame)."),
     motion: str = typer.Option("relative", "--motion", help="relative: the driver's change since its first frame "
                                "added to the source's own expression; absolute: the driver's AUs and pose as they are "
                                "(the paper).", rich_help_panel=REENACT),
     channels: str = typer.Option("all", "--channels", help="Copy all, expression only, or pose only.",
                                  rich_help_panel=REENACT),
-    aus: Optional[str] = typer.Option(None, "--aus", help="Copy only these AUs, e.g. AU12,AU25,AU26.",
+    aus: str | None = typer.Option(None, "--aus", help="Copy only these AUs, e.g. AU12,AU25,AU26.",
                                       rich_help_panel=REENACT),
     source_face: str = SourceFaceOpt,
-    driving_face: str = typer.Option("largest", "--driving-face", help="Face in the driving video: largest, "
-                                     "index:N, id:N.", rich_help_panel=REENACT),
+    driving_face: str = typer.Option("largest", "--driving-face", help="Face in the driving video or CSV: largest, "
+                                     "index:N, id:N (a CSV's face_id).", rich_help_panel=REENACT),
+    fps: float | None = typer.Option(None, "--fps", help="Frame rate of the output of a motion CSV (default: "
+                                        "from its timestamps).", rich_help_panel=REENACT),
+    max_size: int | None = MaxSizeOpt,
     audio: str = typer.Option("driving", "--audio", help="driving (mux the driving clip's sound) or none."),
     sbs: bool = typer.Option(False, "--side-by-side", help="Write source | driving | output panels."),
-    background: Optional[Path] = BackgroundOpt,
-    transform: Optional[str] = TransformOpt, reenactor: Optional[str] = ReenactorOpt, mixer: Optional[str] = MixerOpt,
-    max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Stop after this many driving frames."),
+    background: Path | None = BackgroundOpt,
+    transform: str | None = TransformOpt, reenactor: str | None = ReenactorOpt, mixer: str | None = MixerOpt,
+    max_frames: int | None = typer.Option(None, "--max-frames", help="Stop after this many driving frames."),
     quiet: bool = QuietOpt,
-    config: Optional[Path] = ConfigOpt, detector: Optional[str] = DetectorOpt,
-    tracker: Optional[str] = TrackerOpt, landmarker: Optional[str] = LandmarkerOpt,
-    au_backend: Optional[str] = AUOpt, smoothing: Optional[str] = SmoothOpt,
-    opt: Optional[List[str]] = OptionOpt, batch_size: Optional[int] = BatchOpt, device: str = DeviceOpt,
+    config: Path | None = ConfigOpt, detector: str | None = DetectorOpt,
+    tracker: str | None = TrackerOpt, landmarker: str | None = LandmarkerOpt,
+    au_backend: str | None = AUOpt, smoothing: str | None = SmoothOpt,
+    opt: list[str] | None = OptionOpt, batch_size: int | None = BatchOpt, device: str = DeviceOpt,
 ) -> None:
     """Animate the SOURCE face with the DRIVING video's expressions and head motion.
 
     The source keeps its identity, face shape and background; the output has the driving clip's
-    frame count, fps and (with `--audio driving`) sound.
+    frame count, fps and (with `--audio driving`) sound. DRIVING may also be a CSV of recorded motion
+    in OpenFace's format (`extract`'s or OpenFace's, AU curves edited or not): one output frame per
+    CSV frame, `success = 0` rows hold the previous motion, no sound.
 
-    Example: `facegan-video reenact portrait.png talk.mp4 -o out.mp4 --side-by-side`
+    Examples: `facegan-video reenact portrait.png talk.mp4 -o out.mp4 --side-by-side`,
+    `facegan-video reenact portrait.png talk.csv -o out.mp4`
     """
-    from facegan_video.reenactment import ReenactOptions, reenact as run_reenact
+    from facegan_video.reenactment import ReenactOptions
+    from facegan_video.reenactment import reenact as run_reenact
 
     cfg = pipeline_config(config, {"detect": detector, "track": tracker, "landmarks": landmarker, "au": au_backend,
                                    "transform": transform, "reenact": reenactor, "mix": mixer},
@@ -190,7 +199,8 @@ def reenact(
     _positive(max_frames, "--max-frames")
     opts = ReenactOptions(mode=motion, channels=channels, aus=aus.split(",") if aus else None,
                           source_face=source_face, driving_face=driving_face, audio=audio, side_by_side=sbs,
-                          background=background, device=device, max_frames=max_frames, quiet=quiet)
+                          background=background, device=device, max_frames=max_frames, max_size=max_size, fps=fps,
+                          quiet=quiet)
     summary = run_reenact(source, driving, output, cfg, opts, registry=_registry(ctx))
     if not quiet:
         err.print(f"{summary.frames} frames at {summary.fps:.2f} fps -> {output}"
@@ -204,20 +214,22 @@ def edit(
     source: Path = typer.Argument(..., metavar="SOURCE", help="Image or video with a face."),
     output: Path = typer.Option(..., "-o", "--output", help="Image (.png/.jpg) for an image, a video (.mp4) for a "
                                 "video or a sweep."),
-    au: Optional[List[str]] = typer.Option(None, "--au", help="AU12=+2 raises AU12 by 2, AU12=-1 lowers it, AU45=5 "
+    au: list[str] | None = typer.Option(None, "--au", help="AU12=+2 raises AU12 by 2, AU12=-1 lowers it, AU45=5 "
                                            "sets it (0-5). Names as OpenFace: AU12 or AU12_r. Repeatable."),
-    pose: Optional[List[str]] = typer.Option(None, "--pose", help="yaw=+0.2, pitch=-0.1, roll=0 (radians; + relative, "
+    pose: list[str] | None = typer.Option(None, "--pose", help="yaw=+0.2, pitch=-0.1, roll=0 (radians; + relative, "
                                              "plain value absolute). Repeatable."),
-    sweep: Optional[str] = typer.Option(None, "--sweep", help="Animate one AU or pose axis, e.g. AU12=0:5 or yaw=-0.3:0.3."),
+    sweep: str | None = typer.Option(None, "--sweep", help="Animate one AU or pose axis, e.g. AU12=0:5 or "
+                                     "yaw=-0.3:0.3."),
     frames: int = typer.Option(30, "--frames", help="Frames of a --sweep animation."),
     fps: float = typer.Option(25.0, "--fps", help="Frame rate of a --sweep animation."),
     source_face: str = SourceFaceOpt,
-    background: Optional[Path] = BackgroundOpt,
-    transform: Optional[str] = TransformOpt, reenactor: Optional[str] = ReenactorOpt, mixer: Optional[str] = MixerOpt,
+    background: Path | None = BackgroundOpt,
+    max_size: int | None = MaxSizeOpt,
+    transform: str | None = TransformOpt, reenactor: str | None = ReenactorOpt, mixer: str | None = MixerOpt,
     quiet: bool = QuietOpt,
-    config: Optional[Path] = ConfigOpt, detector: Optional[str] = DetectorOpt,
-    landmarker: Optional[str] = LandmarkerOpt, au_backend: Optional[str] = AUOpt,
-    opt: Optional[List[str]] = OptionOpt, device: str = DeviceOpt,
+    config: Path | None = ConfigOpt, detector: str | None = DetectorOpt,
+    landmarker: str | None = LandmarkerOpt, au_backend: str | None = AUOpt,
+    opt: list[str] | None = OptionOpt, device: str = DeviceOpt,
 ) -> None:
     """Change chosen Action Units or the head pose of a face (image or every frame of a video).
 
@@ -234,7 +246,7 @@ def edit(
     cfg = pipeline_config(config, {"detect": detector, "landmarks": landmarker, "au": au_backend,
                                    "transform": transform, "reenact": reenactor, "mix": mixer}, options=opt)
     out = run_edit(source, output, edits, cfg, source_face, parsed_sweep, frames, fps, background, quiet,
-                   device=device, registry=_registry(ctx))
+                   device=device, registry=_registry(ctx), max_size=max_size)
     if not quiet:
         err.print(f"-> {out}")
 
@@ -245,7 +257,7 @@ def evaluate(
     sources: Path = typer.Option(..., "--sources", help="Folder of source portraits (.png/.jpg)."),
     driving: Path = typer.Option(..., "--driving", help="Folder of driving clips (.mp4)."),
     output: Path = typer.Option(..., "-o", "--output", help="Report folder: metrics.json, report.md, PNG plots."),
-    transforms: Optional[str] = typer.Option(None, "--transforms", help="Landmark transformers to compare, e.g. "
+    transforms: str | None = typer.Option(None, "--transforms", help="Landmark transformers to compare, e.g. "
                                              "analytic,direct (default: the config's [[eval.configs]], else every "
                                              "installed one)."),
     max_frames: int = typer.Option(30, "--max-frames", help="Frames read from each driving clip."),
@@ -254,7 +266,7 @@ def evaluate(
     cross_mode: str = typer.Option("relative", "--cross-mode", help="Motion mode for cross-reenactment: relative, "
                                    "or absolute as in the paper."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    config: Optional[Path] = ConfigOpt, device: str = DeviceOpt,
+    config: Path | None = ConfigOpt, device: str = DeviceOpt,
 ) -> None:
     """Score configurations with the paper's protocol: MSE/PSNR/SSIM (self-reenactment), CSIM, PSIM, ED
     (cross-reenactment), LSIM, identity pass rate and motion correlations.
@@ -277,7 +289,7 @@ def evaluate(
 @app.command()
 def plugins(
     ctx: typer.Context,
-    only: Optional[str] = typer.Argument(None, metavar="[STAGE]", help=f"Only this stage ({', '.join(STAGES)})."),
+    only: str | None = typer.Argument(None, metavar="[STAGE]", help=f"Only this stage ({', '.join(STAGES)})."),
 ) -> None:
     """List every stage, its backends, the plugin distribution providing each, the default, and each
     backend's options (set them with `--opt STAGE.KEY=VALUE` or `[options.STAGE]` in the TOML config).

@@ -6,18 +6,18 @@ formats, so scripts written for OpenFace output read it unchanged. All files are
 
 from __future__ import annotations
 
-import csv
 import os
-from pathlib import Path
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 import cv2
 import numpy as np
 
 from facegan_video.analysis.geometry import landmark_confidence
-from facegan_video.errors import MediaError, NoFaceError, OutputError
+from facegan_video.errors import NoFaceError, OutputError
+from facegan_video.openface_csv import read_openface_csv
 from facegan_video.types import AU_NAMES, FaceRecord
 from facegan_video.video import AtomicTarget, VideoWriter, atomic_path, check_output
 from facegan_video.video.atomic import CommitOnExit
@@ -53,8 +53,6 @@ _AUS = [f"{name}_r" for name in AU_NAMES]
 OPENFACE_COLUMNS: list[str] = (
     ["frame", "face_id", "timestamp", "confidence", "success"] + _POSE_T + _POSE_R + _LANDMARKS + _AUS
 )
-#: Columns read back as integers.
-_INT_COLUMNS = frozenset({"frame", "face_id", "success"})
 
 
 def _fmt(values: np.ndarray, decimals: int) -> list[str]:
@@ -138,28 +136,6 @@ class CsvWriter(CommitOnExit):
                 pass  # the temp file is being thrown away anyway
         self._target.discard()
 
-
-
-def read_openface_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Columns of an OpenFace (or our) CSV by name; header names are stripped, so both the ", " and
-    the "," header variants read the same. frame, face_id and success come back as integers."""
-    p = Path(path)
-    try:
-        with open(p, newline="") as f:
-            rows = list(csv.reader(f, skipinitialspace=True))
-    except OSError as exc:
-        raise MediaError(f"cannot read {p}: {exc.strerror}; check the path") from None
-    if not rows:
-        raise MediaError(f"{p} is empty; expected an OpenFace CSV with a header line")
-    names = [name.strip() for name in rows[0]]
-    body = [row for row in rows[1:] if row]
-    try:
-        data = np.array(body, np.float64).reshape(len(body), len(names))
-    except ValueError:
-        raise MediaError(f"{p} is not an OpenFace CSV: rows are not {len(names)} numbers each") from None
-    return {
-        name: data[:, i].astype(np.int64) if name in _INT_COLUMNS else data[:, i] for i, name in enumerate(names)
-    }
 
 
 def _edges(t: np.ndarray) -> np.ndarray:

@@ -95,7 +95,9 @@ def combine(source: np.ndarray, driving: np.ndarray, reference: np.ndarray | Non
 
     ``relative``: the driving change since ``reference`` (its first frame) added to the source's own
     motion; ``absolute``: the driving values themselves (the paper). ``channels`` keeps only the
-    expression or only the pose from the driver; ``aus`` limits the expression to those AUs.
+    expression or only the pose from the driver; ``aus`` limits the expression to those AUs. A value
+    the driver does not give (NaN: an AU its backend lacks, a CSV without pose columns) keeps the
+    source's own.
     """
     if mode not in MOTION_MODES:
         raise ConfigError(f"unknown motion mode {mode!r}: use {' or '.join(MOTION_MODES)}")
@@ -107,6 +109,7 @@ def combine(source: np.ndarray, driving: np.ndarray, reference: np.ndarray | Non
         target = source[None, :] + (driving - ref[None, :])
     else:
         target = driving.copy()
+    target = np.where(np.isfinite(target), target, source[None, :])
     target[:, AUS] = np.clip(target[:, AUS], 0.0, AU_MAX)
     keep = np.ones(20, bool)
     if channels == "expression":

@@ -1,10 +1,11 @@
 """`reenact` and `edit`: the source face driven by a video's motion, or by edited AUs and pose.
 
 ``reenact`` runs named steps: analyse the source face (once per source frame) → stream the driving
-video through the analysis stages → collect a batch of driving frames → target motion (relative or
-absolute, channel masks) → ``Renderer`` (landmark transformer → reenactor → mixer) → H.264 writer
-with the driving audio. Work is done in batches of frames; memory is bounded by the batch size.
-Every step reports to the observers it is given (``facegan_video.observe``).
+video through the analysis stages (or read a motion CSV) → collect a batch of driving frames →
+target motion (relative or absolute, channel masks) → ``Renderer`` (landmark transformer →
+reenactor → mixer) → H.264 writer with the driving audio. Work is done in batches of frames; memory
+is bounded by the batch size (and for large frames by ``RENDER_PIXELS``). Every step reports to the
+observers it is given (``facegan_video.observe``).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from facegan_video.config import AnalysisConfig
 from facegan_video.devices import check_device, resolve_device
 from facegan_video.errors import ConfigError, NoFaceError
 from facegan_video.motion import Edit, combine
+from facegan_video.motion_csv import MotionCsv, is_motion_csv
 from facegan_video.observe import Observer, Observers, progress_observers
 from facegan_video.plugins import Registry, load_registry
 from facegan_video.stages import RENDER_STAGES
 from facegan_video.types import AU_NAMES, AUS, POSE, FaceRecord, SourceFace
 from facegan_video.video import VideoWriter, atomic_path, check_output, is_image_path, open_video, read_image
-from facegan_video.video.reader import Frame
+from facegan_video.video.reader import Frame, FrameSource
 
 AUDIO_CHOICES = ("driving", "none")
 #: Pixels of the frames one render call holds (one 2048x2048 frame): a batch of large frames gains
@@ -53,6 +55,8 @@ class ReenactOptions:
     background: Path | None = None
     device: str = "auto"
     max_frames: int | None = None
+    max_size: int | None = None  # shrink a larger source so its longer side has this many pixels
+    fps: float | None = None  # frame rate of a motion CSV (default: from its timestamps)
     quiet: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -126,6 +130,16 @@ def source_face_of(record: FaceRecord, image: np.ndarray) -> SourceFace:
     return SourceFace(record.landmarks, record.motion, (image.shape[1], image.shape[0]))
 
 
+def fit_size(image: np.ndarray, max_size: int | None) -> np.ndarray:
+    """``image`` shrunk so its longer side is at most ``max_size`` pixels (None: as it is)."""
+    longest = max(image.shape[:2])
+    if max_size is None or longest <= max_size:
+        return image
+    scale = max_size / longest
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def load_background(path: Path | None, shape: tuple[int, ...]) -> np.ndarray | None:
     if path is None:
         return None
@@ -167,33 +181,78 @@ class ReenactSummary:
 
 class _Source:
     """The source: one still, or a video whose frames are reenacted one per driving frame (its last
-    frame is held when the driving video is longer)."""
+    frame is held when the driving video is longer); shrunk to ``max_size`` when given."""
 
-    def __init__(self, path: Path, analyze: SourceAnalyzer, stack: ExitStack) -> None:
+    def __init__(self, path: Path, analyze: SourceAnalyzer, stack: ExitStack, max_size: int | None) -> None:
         self.path = path
         self._analyze = analyze
-        self._frames: Iterator[Frame] | None = None
+        self._max_size = max_size
+        self._video: FrameSource | None = None
+        self._frames: Iterator[Frame] = iter(())
         if is_image_path(path):
-            self.image = read_image(path)
+            self.image = fit_size(read_image(path), max_size)
         else:
-            self._frames = iter(stack.enter_context(open_video(path)))
-            self.image = next(self._frames).image
+            self._video = stack.enter_context(open_video(path))
+            self._frames = iter(self._video)
+            self.image = fit_size(next(self._frames).image, max_size)
         self.face = analyze(self.image, str(path))
         self.index = 0  # which source frame is current
 
     def advance(self) -> None:
         """Move a video source to its next frame (and analyse it); a still stays."""
-        nxt = next(self._frames, None) if self._frames is not None else None
+        nxt = next(self._frames, None)
         if nxt is not None:
-            self.image, self.index = nxt.image, self.index + 1
+            self.image, self.index = fit_size(nxt.image, self._max_size), self.index + 1
             self.face = self._analyze(self.image, f"{self.path} frame {nxt.index}")
+
+    @property
+    def warning(self) -> str | None:
+        return None if self._video is None else self._video.warning
+
+
+class _VideoDriver:
+    """A driving video: each frame's picture with its first usable face (None without one), analysed
+    as it streams."""
+
+    def __init__(self, path: Path, config: AnalysisConfig, opts: ReenactOptions, registry: Registry,
+                 obs: Observers, stack: ExitStack) -> None:
+        self._analyzer = FaceAnalyzer(analysis_config(config, opts.driving_face), registry, obs, opts.device)
+        self._frames = stack.enter_context(open_video(path, max_frames=opts.max_frames))
+        self._obs = obs
+        info = self._frames.info
+        self.fps, self.frame_count = info.fps, info.frame_count
+        self.audio = path if opts.audio == "driving" and info.has_audio else None
+        self.has_landmarks = True
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray | None, FaceRecord | None]]:
+        for frame, record in driving_records(self._obs.timed(self._frames, "decode"), self._analyzer):
+            yield frame.image, record
+
+    @property
+    def warning(self) -> str | None:
+        return self._frames.warning
+
+
+class _CsvDriver:
+    """A motion CSV (``facegan_video.motion_csv``): records without pictures or sound."""
+
+    def __init__(self, path: Path, opts: ReenactOptions) -> None:
+        self._motion = MotionCsv(path, opts.driving_face, opts.fps, opts.max_frames)
+        self.fps, self.frame_count = self._motion.fps, len(self._motion.records)
+        self.audio = None
+        self.has_landmarks = self._motion.has_landmarks
+        self.warning = None
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray | None, FaceRecord | None]]:
+        for record in self._motion.records:
+            yield None, record
 
 
 @dataclass
 class _Pending:
     """A driving frame waiting in the batch: its motion and landmarks, and the source frame it drives."""
 
-    frame: Frame
+    driving: np.ndarray | None  # the driving picture (None from a motion CSV)
     motion: np.ndarray
     landmarks: np.ndarray
     image: np.ndarray
@@ -239,8 +298,9 @@ class _Batches:
         out = self.renderer.render(first.image, first.face, motion, np.stack([p.landmarks for p in run]),
                                    self.background)
         for item, image in zip(run, out):
-            self.writer.write(side_by_side([item.image, item.frame.image, image], image.shape[0])
-                              if opts.side_by_side else image)
+            if opts.side_by_side:
+                image = side_by_side([p for p in (item.image, item.driving, image) if p is not None], image.shape[0])
+            self.writer.write(image)
 
 
 def driving_records(frames: Iterable[Frame], analyzer: FaceAnalyzer) -> Iterator[tuple[Frame, FaceRecord | None]]:
@@ -250,32 +310,45 @@ def driving_records(frames: Iterable[Frame], analyzer: FaceAnalyzer) -> Iterator
         yield frame, (good[0] if good else None)
 
 
+def check_max_size(max_size: int | None) -> None:
+    if max_size is not None and max_size < 16:
+        raise ConfigError(f"--max-size must be at least 16 pixels, got {max_size}")
+
+
 def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | None = None,
             options: ReenactOptions | None = None, registry: Registry | None = None,
             observers: Iterable[Observer] = ()) -> ReenactSummary:
-    """Write ``output``: the source face performing the driving video's motion."""
+    """Write ``output``: the source face performing the motion of the driving video or motion CSV."""
     config = config or AnalysisConfig()
     opts = options or ReenactOptions()
     if opts.audio not in AUDIO_CHOICES:
         raise ConfigError(f"unknown audio choice {opts.audio!r}: use {' or '.join(AUDIO_CHOICES)}")
+    from_csv = is_motion_csv(driving)
+    if opts.fps is not None and not (from_csv and opts.fps > 0):
+        raise ConfigError("--fps sets the frame rate of a motion CSV (a positive number); a driving video keeps "
+                          "its own")
+    check_max_size(opts.max_size)
     check_output(output, "video")
     registry = registry or load_registry()
     obs = progress_observers(opts.quiet, observers)
     renderer = Renderer(config, opts.device, registry, obs)
-    drive_analyzer = FaceAnalyzer(analysis_config(config, opts.driving_face), registry, obs, opts.device)
     with ExitStack() as stack:
-        drv = stack.enter_context(open_video(driving, max_frames=opts.max_frames))
+        drv = _CsvDriver(Path(driving), opts) if from_csv else \
+            _VideoDriver(Path(driving), config, opts, registry, obs, stack)
+        if renderer.needs_driving_landmarks and not drv.has_landmarks:
+            raise ConfigError(f"the {config.stage('transform').backend!r} landmark transformer needs driving "
+                              f"landmarks, and {driving} has no x_0 ... y_67 columns; use --transform analytic")
         with obs.setup("source"):
-            src = _Source(Path(source), SourceAnalyzer(config, opts.source_face, registry, opts.device), stack)
+            src = _Source(Path(source), SourceAnalyzer(config, opts.source_face, registry, opts.device), stack,
+                          opts.max_size)
         background = load_background(opts.background, src.image.shape)
-        audio = driving if opts.audio == "driving" and drv.info.has_audio else None
-        writer = stack.enter_context(VideoWriter(output, drv.info.fps, audio_from=audio, observers=obs))
-        stack.enter_context(obs.run(f"reenact {Path(driving).name}", drv.info.frame_count))
+        writer = stack.enter_context(VideoWriter(output, drv.fps, audio_from=drv.audio, observers=obs))
+        stack.enter_context(obs.run(f"reenact {Path(driving).name}", drv.frame_count))
         batches = _Batches(renderer, writer, opts, background, render_batch_size(config.batch_size, src.image.shape),
                            obs)
         last: FaceRecord | None = None
         missing = frames = 0
-        for frame, rec in obs.timed(driving_records(obs.timed(drv, "decode"), drive_analyzer), "analysis"):
+        for picture, rec in obs.timed(drv, "analysis"):
             frames += 1
             if frames > 1:
                 src.advance()
@@ -291,11 +364,15 @@ def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | 
                             print(msg, file=sys.stderr)
             # a frame without a face holds the last motion (the source's own before the first face)
             motion, lms = (src.face.motion, src.face.landmarks) if last is None else (last.motion, last.landmarks)
-            batches.add(_Pending(frame, motion, lms, src.image, src.face, src.index))
+            batches.add(_Pending(picture, motion, lms, src.image, src.face, src.index))
         batches.flush()
-        if last is None:
+        if last is None:  # a motion CSV without a face fails when it is read
             raise NoFaceError(f"no face found in the driving video {driving}; try --detector mmod")
-    return ReenactSummary(frames, drv.info.fps, missing, Path(output))
+        for warning in filter(None, (drv.warning, src.warning)):
+            opts.notes.append(warning)
+            if not opts.quiet:
+                print(warning, file=sys.stderr)
+    return ReenactSummary(frames, drv.fps, missing, Path(output))
 
 
 # ----------------------------------------------------------------------------- edit
@@ -319,9 +396,11 @@ def sweep_motion(base: np.ndarray, sweep: tuple[int, float, float], frames: int)
 def edit(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig | None = None,
          source_choice: str = "auto", sweep: tuple[int, float, float] | None = None, frames: int = 30,
          fps: float = 25.0, background: Path | None = None, quiet: bool = False, device: str = "auto",
-         registry: Registry | None = None, observers: Iterable[Observer] = ()) -> Path:
-    """Write ``output``: the source with edited AUs/pose (image or video), or a sweep animation."""
+         registry: Registry | None = None, observers: Iterable[Observer] = (), max_size: int | None = None) -> Path:
+    """Write ``output``: the source with edited AUs/pose (image or video), or a sweep animation; a
+    source larger than ``max_size`` pixels is shrunk first."""
     config = config or AnalysisConfig()
+    check_max_size(max_size)
     if not edits and sweep is None:
         raise ConfigError("nothing to edit: give --au AU12=+2, --pose yaw=+0.2 or --sweep AU12=0:5")
     source_is_image = is_image_path(source)
@@ -338,9 +417,10 @@ def edit(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig |
         raise ConfigError(f"the {config.stage('transform').backend!r} landmark transformer needs driving landmarks, "
                           "which an edit has none of; use another --transform (e.g. analytic)")
     if not source_is_image:
-        return _edit_video(source, output, edits, config, source_choice, renderer, registry, obs, device)
+        return _edit_video(source, output, edits, config, source_choice, renderer, registry, obs, device, max_size,
+                           quiet)
     with obs.setup("source"):
-        image = read_image(source)
+        image = fit_size(read_image(source), max_size)
         face = SourceAnalyzer(config, source_choice, registry, device)(image, str(source))
     bg = load_background(background, image.shape)
     base = edit_motion(face, edits)
@@ -359,15 +439,17 @@ def edit(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig |
 
 
 def _edit_video(source: Path, output: Path, edits: list[Edit], config: AnalysisConfig, source_choice: str,
-                renderer: Renderer, registry: Registry, obs: Observers, device: str) -> Path:
+                renderer: Renderer, registry: Registry, obs: Observers, device: str, max_size: int | None,
+                quiet: bool) -> Path:
     """Every frame of a video source edited; frames without a face are written as they are."""
     faces = "largest" if source_choice == "auto" else source_choice
     analyzer = FaceAnalyzer(analysis_config(config, faces), registry, obs, device)
     with open_video(source) as src:
         audio = source if src.info.has_audio else None
+        frames = (replace(f, image=fit_size(f.image, max_size)) for f in obs.timed(src, "decode"))
         with VideoWriter(output, src.info.fps, audio_from=audio, observers=obs) as writer, \
                 obs.run(f"edit {Path(source).name}", src.info.frame_count):
-            for frame, records in analyzer.run(obs.timed(src, "decode")):
+            for frame, records in analyzer.run(frames):
                 good = [r for r in records if r.usable]
                 if not good:
                     writer.write(frame.image)
@@ -375,6 +457,8 @@ def _edit_video(source: Path, output: Path, edits: list[Edit], config: AnalysisC
                     face = source_face_of(good[0], frame.image)
                     writer.write(renderer.render(frame.image, face, edit_motion(face, edits)[None])[0])
                 obs.on_frames(1)
+            if src.warning and not quiet:
+                print(src.warning, file=sys.stderr)
     return Path(output)
 
 

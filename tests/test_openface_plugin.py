@@ -11,7 +11,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -22,14 +21,18 @@ pytest.importorskip("facegan_video_openface")
 skimage_data = pytest.importorskip("skimage.data")
 
 from clihelp import cli  # noqa: E402
-from facegan_video.plugins import load_registry  # noqa: E402
+
 from facegan_video.errors import BackendUnavailableError, ConfigError, FaceganError  # noqa: E402
 from facegan_video.extract_output import CsvWriter  # noqa: E402
+from facegan_video.openface_csv import parse_openface_csv, parse_openface_text  # noqa: E402
+from facegan_video.plugins import load_registry  # noqa: E402
 from facegan_video.types import AU_NAMES, FaceRecord  # noqa: E402
 from facegan_video_openface import plugin as of_plugin  # noqa: E402
-from facegan_video_openface.csv_format import parse_openface_csv, parse_openface_text  # noqa: E402
 from facegan_video_openface.runner import (  # noqa: E402
-    ENV_VAR, OpenFaceError, find_binary, run_feature_extraction,
+    ENV_VAR,
+    OpenFaceError,
+    find_binary,
+    run_feature_extraction,
 )
 
 STANDIN = r'''#!/usr/bin/env python3
@@ -152,7 +155,8 @@ def _write_standin(directory: Path, csv_text: str, name: str = "FeatureExtractio
     template = directory / "template.csv"
     template.write_text(csv_text)
     script = directory / name
-    script.write_text(STANDIN.replace("__CSV__", repr(str(template))).replace("__LOG__", repr(str(directory / "argv.log"))))
+    log = directory / "argv.log"
+    script.write_text(STANDIN.replace("__CSV__", repr(str(template))).replace("__LOG__", repr(str(log))))
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return script
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
+from facegan_video.openface_csv import OpenFaceRow
 from facegan_video.options import Option
 from facegan_video.types import AU_NAMES, Analysis, Backend, Capabilities
-from facegan_video_openface.csv_format import OpenFaceRow
 from facegan_video_openface.runner import ENV_VAR, analyse_images, find_binary
 
 #: Frames whose OpenFace rows are kept for the other stage (landmarks then AUs on the same frame).

@@ -10,13 +10,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from facegan_video.errors import BackendUnavailableError, FaceganError, MediaError, OutputError
-from facegan_video_openface.csv_format import OpenFaceRow, parse_openface_csv
+from facegan_video.openface_csv import OpenFaceRow, parse_openface_csv
 
 ENV_VAR = "FACEGAN_OPENFACE_BIN"
 BINARY_NAME = "FeatureExtraction"
@@ -79,8 +79,8 @@ def run_feature_extraction(binary: Path, inputs: Sequence[Path], out_dir: Path, 
     out_dir.mkdir(parents=True, exist_ok=True)
     cmd = build_command(Path(binary), [Path(p) for p in inputs], out_dir)
     try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, errors="replace", timeout=timeout, check=False)
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
+                              timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise OpenFaceError(f"OpenFace {Path(binary).name} did not finish within {timeout:g} s on "
                             f"{len(inputs)} input(s) and was stopped; raise the timeout option "
