@@ -130,6 +130,11 @@ def test_no_readable_video_is_a_clean_error(tmp_path: Path, prepared) -> None:
     assert f"unreadable: {prepared.broken}" in proc.stderr
 
 
+def test_output_that_is_a_file_is_a_clean_error(tmp_path: Path, prepared) -> None:
+    (tmp_path / "a_file").write_text("")
+    assert_clean_error(cli("prepare", prepared.inputs[0], "-o", tmp_path / "a_file"), "a_file", "-o")
+
+
 def test_merge_copies_missing_clip_folders(prepared, tmp_path: Path) -> None:
     out = tmp_path / "merged"
     proc = cli("prepare", "--merge", prepared.root, "-o", out)

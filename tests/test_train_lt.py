@@ -118,6 +118,8 @@ def test_training_errors_are_one_line(dataset: Path, tmp_path: Path) -> None:
                            "--lr", "0.1"), "--lr")
     assert_clean_error(cli("train", "lt", "--data", tmp_path / "nowhere", "--out", tmp_path / "r2"), "no dataset")
     assert_clean_error(cli("train", "lt", "--data", dataset, "--out", tmp_path / "r3", "--device", "tpu"), "tpu")
+    (tmp_path / "a_file").write_text("")
+    assert_clean_error(cli("train", "lt", "--data", dataset, "--out", tmp_path / "a_file"), "a_file", "--out")
     last = run / "last.safetensors"
     data = last.read_bytes()
     last.write_bytes(data[: len(data) // 3])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from facegan_video.errors import ConfigError, MediaError
+from facegan_video.errors import ConfigError, MediaError, OutputError
 from facegan_video.nets import crop
 from facegan_video.progress import frame_progress
 from facegan_video.video import atomic_path, open_video
@@ -78,7 +78,12 @@ def dataset_header(settings: PrepareSettings) -> dict[str, Any]:
 
 def ensure_header(root: Path, header: dict[str, Any]) -> None:
     """Create ``root`` with its dataset.json, or check an existing one was made with the same settings."""
-    root.mkdir(parents=True, exist_ok=True)
+    if root.exists() and not root.is_dir():
+        raise OutputError(f"output {root} is a file; the dataset is a folder: choose another -o")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create dataset folder {root}: {exc.strerror}; choose another -o") from None
     if (root / DATASET_FILE).is_file():
         existing = read_header(root)
         for key in SHARED_FIELDS:

@@ -36,7 +36,7 @@ from facegan_video.checkpoint import (
     module_tensors,
     save_checkpoint,
 )
-from facegan_video.errors import ConfigError
+from facegan_video.errors import ConfigError, OutputError
 from facegan_video_training import distributed
 from facegan_video_training.distributed import Context
 from facegan_video_training.runlog import RunLog
@@ -178,8 +178,14 @@ class _Run:
         if self.last_path.exists():
             raise ConfigError(f"{self.out} already holds a run ({self.last_path.name}); pass --resume to continue it "
                               "or choose another --out")
+        if self.out.exists() and not self.out.is_dir():
+            raise OutputError(f"--out {self.out} is a file; a run is a folder: choose another --out")
         if self.ctx.main:
-            self.out.mkdir(parents=True, exist_ok=True)
+            try:
+                self.out.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"cannot create run folder {self.out}: {exc.strerror}; "
+                                  "choose another --out") from None
         return None
 
     def _hyperparameters(self, resumed: Checkpoint | None) -> dict[str, Any]:
