@@ -17,7 +17,8 @@ from trainhelp import CLIPS, three_clip_dataset
 
 pytest.importorskip("facegan_video_training")
 
-from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE, eye_centres, face_scale  # noqa: E402
+from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE, crop_transform, eye_centres, face_scale  # noqa: E402
+from facegan_video_training.clip import smooth_crops  # noqa: E402
 from facegan_video_training.dataset import SEG_BACKGROUND, SEG_FACE, SEG_HAIR, FaceDataset  # noqa: E402
 from facegan_video_training.prepare import parse_shard, plan  # noqa: E402
 from facegan_video_training.settings import PrepareSettings  # noqa: E402
@@ -26,6 +27,19 @@ from facegan_video_training.settings import PrepareSettings  # noqa: E402
 @pytest.fixture(scope="module")
 def prepared(shared_clips, tmp_path_factory):
     return three_clip_dataset(shared_clips, tmp_path_factory)
+
+
+def test_crop_smoothing_on_short_tracks_with_gaps() -> None:
+    face = np.zeros((68, 2))
+    face[36:42], face[42:48], face[48], face[54] = [100, 100], [160, 100], [120, 150], [140, 150]
+    index = np.array([0, 1, 2, 3, 10, 11, 12, 13])  # shorter than the smoothing kernel, with a gap
+    still = smooth_crops(index, np.repeat(face[None], len(index), 0), fps=25.0, size=256)
+    assert still.shape == (8, 3)
+    np.testing.assert_allclose(still, np.repeat(crop_transform(face[None]) * 256, 8, 0), rtol=1e-5)
+    jitter = np.random.default_rng(0).normal(0, 1.0, (8, 1, 2))
+    moving = smooth_crops(index, face + jitter, fps=25.0, size=256)
+    raw = crop_transform(face + jitter) * 256
+    assert np.std(moving[:, 1:], 0).max() < np.std(raw[:, 1:], 0).max()  # steadier than frame by frame
 
 
 def test_unreadable_file_is_reported_and_the_others_prepared(prepared) -> None:

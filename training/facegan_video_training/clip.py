@@ -98,10 +98,10 @@ def smooth_crops(index: np.ndarray, landmarks: np.ndarray, fps: float, size: int
     sigma = max(CROP_SMOOTHING_S * fps, 1e-3)
     radius = int(np.ceil(3 * sigma))
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    span = index - index[0]
-    dense = np.zeros((span[-1] + 1, 4))
+    span = index - index[0] + radius  # zero weight padding on both sides: 'valid' keeps the length
+    dense = np.zeros((span[-1] + radius + 1, 4))
     dense[span, :3], dense[span, 3] = values, 1.0
-    smooth = np.stack([np.convolve(dense[:, c], kernel, mode="same") for c in range(4)], 1)[span]
+    smooth = np.stack([np.convolve(dense[:, c], kernel, mode="valid") for c in range(4)], 1)[span - radius]
     values = smooth[:, :3] / smooth[:, 3:]
     s = np.exp(values[:, 2:]) * size
     return np.concatenate([s, np.asarray(EYE_CENTRE) * size - s * values[:, :2]], 1).astype(np.float32)
