@@ -8,10 +8,10 @@ from urllib.parse import urlparse
 
 import cv2
 import pytest
+from clihelp import assert_clean_error, cli
+from uihelp import FRAMES, Landmarks, first_frames, lip_gap, require
 
 from facegan_video.video import open_video, read_image
-from tests.clihelp import assert_clean_error, cli
-from tests.uihelp import FRAMES, Landmarks, first_frames, lip_gap, require
 
 require("gradio")
 require("gradio_client")

@@ -10,9 +10,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from uihelp import FRAMES, Landmarks, require
 
 from facegan_video.video import open_video, read_image
-from tests.uihelp import FRAMES, Landmarks, require
 
 require("gradio")
 require("playwright")

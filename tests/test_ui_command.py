@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clihelp import assert_clean_error, cli
 
 from facegan_video.config import AnalysisConfig
 from facegan_video.errors import ConfigError
@@ -17,7 +18,6 @@ from facegan_video.plugins import load_registry
 from facegan_video.sample_media import astronaut
 from facegan_video.ui.editing import Editor, motion_of, parse_changes, slider_values
 from facegan_video.ui.session import Session, Sessions
-from tests.clihelp import assert_clean_error, cli
 
 WITHOUT_GRADIO = ("import sys; sys.modules['gradio'] = None  # as if the ui extra were not installed\n"
                   "from facegan_video.cli import main; sys.argv = ['facegan-video', 'ui']; main()")
