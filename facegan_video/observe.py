@@ -12,7 +12,8 @@ override what you need (as detectron2's ``HookBase``)::
 
 Stage names: ``decode`` (reading frames), ``detect``, ``track``, ``landmarks``, ``au``, ``smooth``
 (analysis, per call), ``transform``, ``reenact``, ``mix`` (generation, per batch), ``encode``
-(writing frames, opening and closing the output included). Setup names: ``analyzer`` (building an
+(what writing costs the caller: converting each frame and queueing it for the writer's encoder
+thread, opening the output, and at the end the encoding still queued). Setup names: ``analyzer`` (building an
 analyzer's stage objects: loading their models), ``renderer``, ``source`` (analysing the source).
 """
 
