@@ -12,11 +12,13 @@ video (analysis: detection, tracking, landmarks, AUs + pose, smoothing; then dec
 labels, memory-mapped writes), including the workers' start-up and model loading; best of
 ``--repeats`` runs. Frames/s counts source video frames. The 1-worker run loads the models once in
 the benchmark process; N workers each load them in their own spawned process, so short inputs
-understate the speed-up.
+understate the speed-up. CPU seconds (this process and its workers) over wall seconds tells how
+many cores were kept busy, and so whether other load on the machine held the workers back.
 """
 
 from __future__ import annotations
 
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -32,32 +34,39 @@ DEFAULT_CLIPS = ("dt_mead_M030_happy_level3.mp4", "dt_mead_W009_sad_level3.mp4",
 def bench_workers(clips: list[Path], workers: int, repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
     from facegan_video_training.prepare import prepare_dataset
 
-    runs = []
+    runs: list[tuple[float, float]] = []  # (wall, CPU seconds of this process and its finished workers)
     frames = kept = 0
     for i in range(repeats):
         with tempfile.TemporaryDirectory(prefix="bench-prepare-") as tmp:
-            t0 = time.perf_counter()
+            cpu0, t0 = _cpu_seconds(), time.perf_counter()
             summary = prepare_dataset(clips, Path(tmp) / "ds", workers=workers, quiet=True)
-            runs.append(time.perf_counter() - t0)
+            runs.append((time.perf_counter() - t0, _cpu_seconds() - cpu0))
         frames = sum(o.video_frames for o in summary.outcomes)
         kept = sum(o.kept_frames for o in summary.outcomes)
-        log(f"  {workers} worker(s), run {i + 1}: {frames / runs[-1]:.1f} frames/s ({runs[-1]:.1f} s)")
-    best = min(runs)
-    return {"workers": workers, "clips": len(clips), "frames": frames, "kept_frames": kept, "wall_s": best,
-            "fps": frames / best, "runs_fps": [frames / r for r in runs]}
+        log(f"  {workers} worker(s), run {i + 1}: {frames / runs[-1][0]:.1f} frames/s ({runs[-1][0]:.1f} s)")
+    wall, cpu = min(runs)
+    return {"workers": workers, "clips": len(clips), "frames": frames, "kept_frames": kept, "wall_s": wall,
+            "fps": frames / wall, "cpu_s": cpu, "cores_busy": cpu / wall, "runs_fps": [frames / w for w, _ in runs]}
+
+
+def _cpu_seconds() -> float:
+    """User + system time of this process and of its children that have finished (the workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _cells(row: dict[str, Any], bold: str) -> list[str]:
     speedup = "n/a" if row["speedup"] is None else f"{row['speedup']:.2f}x"
     return [str(row["workers"]), f"{row['wall_s']:.1f}", bold.format(f"{row['fps']:.1f}"),
-            " ".join(f"{f:.1f}" for f in row["runs_fps"]), speedup]
+            " ".join(f"{f:.1f}" for f in row["runs_fps"]), f"{row['cpu_s']:.1f} ({row['cores_busy']:.2f})", speedup]
 
 
 def print_report(results: dict[str, Any]) -> None:
     rows = results["rows"]
     out = common.console(120)
     out.print(common.rich_table(f"prepare: {rows[0]['clips']} clips, {rows[0]['frames']} frames",
-                                ["workers", "wall s\n(best)", "frames/s", "runs\n(frames/s)", "speed-up\nvs 1"],
+                                ["workers", "wall s\n(best)", "frames/s", "runs\n(frames/s)", "CPU s\n(cores busy)",
+                                 "speed-up\nvs 1"],
                                 [_cells(r, "[bold]{}") for r in rows]))
     out.print(common.machine_line(results) + f"; peak RSS {results['peak_rss_mb']:.0f} MB")
 
@@ -66,7 +75,8 @@ def markdown(results: dict[str, Any]) -> str:
     rows = results["rows"]
     lines = [f"Clips: {', '.join(results['settings']['clips'])} ({rows[0]['frames']} frames).", "",
              common.md_row(["workers", f"wall s (best of {results['settings']['repeats']})", "frames/s",
-                            "runs (frames/s)", "speed-up vs 1 worker"]), "|---:|---:|---:|---|---:|"]
+                            "runs (frames/s)", "CPU s (cores busy)", "speed-up vs 1 worker"]),
+             "|---:|---:|---:|---|---:|---:|"]
     lines += [common.md_row(_cells(r, "**{}**")) for r in rows]
     return "\n".join(lines) + "\n"
 

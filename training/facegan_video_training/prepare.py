@@ -180,14 +180,16 @@ def prepare_dataset(inputs: list[Path], root: Path, settings: PrepareSettings = 
         raise MediaError(f"no videos in {', '.join(map(str, inputs))}; pass video files or folders holding them")
     ensure_header(root, dataset_header(settings))
     jobs, outcomes = plan(videos, root, settings, manifest, shard)
-    runnable, total = [], 0
+    sized: list[tuple[int, Job]] = []
     for job in jobs:
         frames, failed = _probe(job)
         if failed:
             outcomes.append(failed)
         else:
-            runnable.append(job)
-            total += 2 * frames  # two passes per frame
+            sized.append((frames, job))
+    # longest first, so parallel workers finish together instead of waiting on one last long clip
+    runnable = [job for _, job in sorted(sized, key=lambda fj: -fj[0])]
+    total = 2 * sum(frames for frames, _ in sized)  # two passes per frame
     with frame_progress("prepare (analyse + crop)", total, quiet) as advance:
         if workers == 1 or len(runnable) <= 1:
             analyzer = _analyzer() if runnable else None
