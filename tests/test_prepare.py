@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from clihelp import assert_clean_error, cli
 from trainhelp import CLIPS, three_clip_dataset
 

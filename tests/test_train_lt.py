@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from clihelp import assert_clean_error, cli
 from trainhelp import three_clip_dataset
 

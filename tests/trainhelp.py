@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from clihelp import cli
 
 CLIPS = ("dt_mead_M030_happy_level3.mp4", "dt_mead_W009_sad_level3.mp4", "lia_vox_driving2.mp4")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -16,15 +15,15 @@ _PREP = PrepareSettings()
 
 
 def prepare(
-    inputs: List[Path] = typer.Argument(..., metavar="VIDEO_OR_DIR...", help="Videos, or folders searched for "
+    inputs: list[Path] = typer.Argument(..., metavar="VIDEO_OR_DIR...", help="Videos, or folders searched for "
                                         "videos (.mp4 .m4v .mov .mkv .avi .webm); with --merge, datasets."),
     output: Path = typer.Option(..., "-o", "--output", help="Dataset folder (created; a second run adds to it and "
                                 "skips the clips already there)."),
-    manifest: Optional[Path] = typer.Option(None, "--manifest", help="TSV with `file` and `person_label` columns "
+    manifest: Path | None = typer.Option(None, "--manifest", help="TSV with `file` and `person_label` columns "
                                             "(default: a MANIFEST.tsv beside each video or one folder up; "
                                             "else each file is its own person)."),
     workers: int = typer.Option(1, "--workers", help="Processes preparing clips in parallel."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="K/N: only shard K (0-based) of N, by a hash of each "
+    shard: str | None = typer.Option(None, "--shard", help="K/N: only shard K (0-based) of N, by a hash of each "
                                         "clip, e.g. SLURM_ARRAY_TASK_ID/N; shards may write into one folder."),
     size: int = typer.Option(_PREP.size, "--size", help="Crop side in pixels."),
     all_tracks: bool = typer.Option(_PREP.all_tracks, "--all-tracks", help="Keep every face track long enough, "
@@ -104,8 +103,8 @@ ValEveryOpt = typer.Option(0, "--val-every", help="Also validate every N steps (
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or lines.", rich_help_panel=Run)
 
 
-def _options(out: Path, epochs: int, max_steps: Optional[int], batch_size: Optional[int], lr: Optional[float],
-             device: str, seed: Optional[int], resume: bool, val_every: int, quiet: bool):
+def _options(out: Path, epochs: int, max_steps: int | None, batch_size: int | None, lr: float | None,
+             device: str, seed: int | None, resume: bool, val_every: int, quiet: bool):
     from facegan_video_training.trainer import TrainOptions
 
     return TrainOptions(out=out, epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, seed=seed,
@@ -122,9 +121,9 @@ def _report(result, quiet: bool) -> None:
 
 @train_app.command("lt")
 def train_lt(
-    data: List[Path] = DataOpt, out: Path = OutOpt, epochs: int = EpochsOpt, max_steps: Optional[int] = MaxStepsOpt,
-    batch_size: Optional[int] = BatchOpt, lr: Optional[float] = LrOpt, device: str = DeviceOpt,
-    seed: Optional[int] = SeedOpt, resume: bool = ResumeOpt, val_every: int = ValEveryOpt, quiet: bool = QuietOpt,
+    data: list[Path] = DataOpt, out: Path = OutOpt, epochs: int = EpochsOpt, max_steps: int | None = MaxStepsOpt,
+    batch_size: int | None = BatchOpt, lr: float | None = LrOpt, device: str = DeviceOpt,
+    seed: int | None = SeedOpt, resume: bool = ResumeOpt, val_every: int = ValEveryOpt, quiet: bool = QuietOpt,
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Mirror pairs and give them random face "
                                  "shapes (identity augmentation)."),
     overfit: int = typer.Option(0, "--overfit", help="Train on this many fixed pairs, no augmentation (a check that "

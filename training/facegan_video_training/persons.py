@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from facegan_video.errors import ConfigError
@@ -18,7 +18,7 @@ MANIFEST_NAME = "MANIFEST.tsv"
 FILE_COLUMN, PERSON_COLUMN = "file", "person_label"
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_manifest(path: Path) -> dict[Path, str]:
     """Resolved file path -> person label, from a tab-separated manifest with ``file`` and ``person_label``."""
     try:

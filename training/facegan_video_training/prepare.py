@@ -15,10 +15,11 @@ import os
 import queue
 import shutil
 import zlib
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from facegan_video.errors import ConfigError, MediaError, OutputError
 from facegan_video.nets import crop
