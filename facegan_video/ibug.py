@@ -25,6 +25,7 @@ OUTER_LOWER = np.array([58, 57, 56])
 ALIGN = np.array([27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
 #: Outer eye corners (left, right).
 OUTER_EYE_CORNERS = (36, 45)
+MOUTH_CORNERS = (48, 54)
 
 #: (first, last, closed) point ranges of the drawn contours: jaw, brows, nose bridge, lower nose,
 #: eyes, outer and inner lips.

@@ -21,7 +21,7 @@ from facegan_video.checkpoint import (  # noqa: E402
     save_checkpoint,
 )
 from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE, apply_transform, crop_transform, invert_transform  # noqa: E402
-from facegan_video.nets.ibug import EDGES, MIRROR  # noqa: E402
+from facegan_video.ibug import EDGES, MIRROR  # noqa: E402
 from facegan_video.nets.landmark import (  # noqa: E402
     KIND,
     PREFIX,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,8 @@ import numpy as np
 from facegan_video.analysis.identity import FaceEmbedder
 from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.config import AnalysisConfig
-from facegan_video.errors import ConfigError, MediaError, NoFaceError
+from facegan_video.errors import MediaError, NoFaceError
+from facegan_video.manifest import MANIFEST_NAME, find_manifest, manifest_labels
 from facegan_video.plugins import Registry
 from facegan_video.progress import frame_progress
 from facegan_video.types import FaceRecord
@@ -34,16 +34,8 @@ def _list_files(folder: Path, exts: tuple[str, ...], what: str) -> list[Path]:
 
 def read_labels(folder: Path) -> dict[str, str]:
     """``person_label`` by manifest key, from MANIFEST.tsv in ``folder`` or its parent ({} without one)."""
-    for cand in (folder / "MANIFEST.tsv", folder.parent / "MANIFEST.tsv"):
-        if cand.is_file():
-            try:
-                with open(cand, newline="", encoding="utf-8") as fh:
-                    rows = list(csv.DictReader(fh, delimiter="\t"))
-            except (OSError, UnicodeDecodeError, csv.Error) as exc:
-                raise ConfigError(f"cannot read {cand}: {exc}") from None
-            return {r["file"]: r["person_label"] for r in rows
-                    if r.get("file") and r.get("person_label")}
-    return {}
+    manifest = find_manifest(Path(folder) / MANIFEST_NAME)
+    return manifest_labels(manifest) if manifest is not None else {}
 
 
 def _label(path: Path, labels: dict[str, str]) -> str:

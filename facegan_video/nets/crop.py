@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facegan_video.nets.ibug import EYES, MOUTH_CORNERS
+from facegan_video.ibug import MOUTH_CORNERS, eye_centres
 
 #: Eye mid-point in unit crop coordinates (x, y).
 EYE_CENTRE = (0.5, 0.45)
@@ -24,11 +24,6 @@ EYE_CENTRE = (0.5, 0.45)
 FACE_SCALE = 0.21
 #: Inter-ocular over eye-to-mouth distance of the 3D mean face (63.1 / 67.7 mm; mean_face_68.npy).
 EYE_MOUTH_RATIO = 0.93
-
-
-def eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(..., 2) centres of the face's right and left eye (image left and right) of (..., 68, 2) points."""
-    return landmarks[..., EYES[0], :].mean(-2), landmarks[..., EYES[1], :].mean(-2)
 
 
 def face_scale(landmarks: np.ndarray) -> np.ndarray:

@@ -25,16 +25,14 @@ from torch import nn
 
 from facegan_video.checkpoint import Checkpoint, CheckpointError, load_module
 from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE
+from facegan_video.types import AU_MAX, AUS, MOTION_NAMES, POSE
 
 #: Checkpoint kind of a trained L_T + L_a pair.
 KIND = "lt"
 #: Prefix of the two networks' tensors in a checkpoint.
 PREFIX = "model.landmark."
 LANDMARKS = 68
-MOTION = 20
-AUS = 17
-#: OpenFace's AU intensity scale.
-AU_MAX = 5.0
+MOTION = len(MOTION_NAMES)
 #: Pose normalisation (radians): (x + POSE_OFFSET) / POSE_RANGE.
 POSE_OFFSET, POSE_RANGE = 0.7, 1.4
 
@@ -51,12 +49,12 @@ def denormalise_landmarks(net: torch.Tensor) -> torch.Tensor:
 
 def normalise_motion(motion: torch.Tensor) -> torch.Tensor:
     """(..., 20) raw motion (AUs 0-5, pose in radians) -> network scale; NaNs are kept."""
-    return torch.cat([motion[..., :AUS] / AU_MAX, (motion[..., AUS:] + POSE_OFFSET) / POSE_RANGE], -1)
+    return torch.cat([motion[..., AUS] / AU_MAX, (motion[..., POSE] + POSE_OFFSET) / POSE_RANGE], -1)
 
 
 def denormalise_motion(net: torch.Tensor) -> torch.Tensor:
     """Network scale -> raw motion."""
-    return torch.cat([net[..., :AUS] * AU_MAX, net[..., AUS:] * POSE_RANGE - POSE_OFFSET], -1)
+    return torch.cat([net[..., AUS] * AU_MAX, net[..., POSE] * POSE_RANGE - POSE_OFFSET], -1)
 
 
 @dataclass(frozen=True)

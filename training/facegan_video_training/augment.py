@@ -17,14 +17,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from facegan_video.ibug import MIRROR
 from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE
-from facegan_video.nets.ibug import MIRROR
-from facegan_video.nets.landmark import AUS
+from facegan_video.types import AUS
 
 #: Face parts moved as wholes by the identity jitter.
 PARTS = (np.arange(0, 17), np.arange(17, 27), np.arange(27, 36), np.arange(36, 48), np.arange(48, 68))
 #: Signs that mirror the motion code: AUs and pitch stay, yaw and roll flip.
-_MIRROR_MOTION = np.r_[np.ones(AUS + 1), -1.0, -1.0]
+_MIRROR_MOTION = np.r_[np.ones(AUS.stop + 1), -1.0, -1.0]
 
 
 def mirror(landmarks: torch.Tensor, motion: torch.Tensor, flip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from facegan_video.devices import resolve_device
 from facegan_video.errors import ConfigError
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 @dataclass(frozen=True)
@@ -40,25 +39,18 @@ def _env_int(name: str, default: int) -> int:
 
 
 def pick_device(name: str, local_rank: int, world: int) -> torch.device:
-    """``auto``: CUDA (this process's GPU under torchrun), then MPS, then CPU. Explicit devices must exist."""
-    if name not in DEVICES:
-        raise ConfigError(f"unknown device {name!r}: use {', '.join(DEVICES)}")
-    cuda = torch.cuda.is_available()
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    if name == "auto":
-        name = "cuda" if cuda else "mps" if mps and world == 1 else "cpu"
+    """``auto``: CUDA (this process's GPU under torchrun), then MPS (one process only), then CPU.
+    Explicit devices must exist (``facegan_video.devices``)."""
+    if name == "auto" and world > 1:
+        name = "cuda" if torch.cuda.is_available() else "cpu"  # data-parallel training has no MPS
+    name = resolve_device(name)
     if name == "cuda":
-        if not cuda:
-            raise ConfigError("device 'cuda' is not available on this machine; use --device cpu or auto")
         if local_rank >= torch.cuda.device_count():
             raise ConfigError(f"process {local_rank} has no GPU: {torch.cuda.device_count()} visible; "
                               "start at most that many processes per node")
         return torch.device("cuda", local_rank)
-    if name == "mps":
-        if not mps:
-            raise ConfigError("device 'mps' is not available on this machine; use --device cpu or auto")
-        if world > 1:
-            raise ConfigError("data-parallel training does not run on MPS; use one process or --device cpu")
+    if name == "mps" and world > 1:
+        raise ConfigError("data-parallel training does not run on MPS; use one process or --device cpu")
     return torch.device(name)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from facegan_video.nets.ibug import EDGES
+from facegan_video.ibug import EDGES
 
 
 @dataclass(frozen=True)

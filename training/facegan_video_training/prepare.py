@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from facegan_video.errors import ConfigError, MediaError, OutputError
+from facegan_video.manifest import person_of
 from facegan_video.nets import crop
 from facegan_video.progress import frame_progress
 from facegan_video.video import atomic_path, open_video
@@ -36,7 +37,7 @@ from facegan_video_training.dataset import (
     check_compatible,
     read_header,
 )
-from facegan_video_training.persons import person_of, split_of
+from facegan_video_training.persons import split_of
 from facegan_video_training.settings import PrepareSettings
 
 #: Extensions of the files taken from an input folder (searched recursively).
