@@ -16,6 +16,7 @@ TOML layout (every key optional)::
     [[eval.configs]]      # configurations `facegan-video eval` compares (read by facegan_video.evaluation)
     name = "analytic"
     transform = "analytic"
+    reenact = "warp"      # optional, as mix; left out: the [backends] choice or the default
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def load_config(path: str | Path | None) -> AnalysisConfig:
         raise ConfigError(f"cannot read config {p}: {exc}") from None
     known = {"backends", "options", "analysis", "eval"}
     if unknown := set(data) - known:
-        raise ConfigError(f"config {p}: unknown table(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        raise ConfigError(f"config {p}: unknown table(s) {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(sorted(known))}")
     for stage, name in data.get("backends", {}).items():
         if stage not in cfg.stages:
             raise ConfigError(f"config {p}: unknown stage {stage!r} in [backends]; stages: {', '.join(STAGES)}")

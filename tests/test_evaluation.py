@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from facegan_video.errors import ConfigError, MediaError
-from facegan_video.plugins import load_registry
 from facegan_video.evaluation import (
     EvalConfig,
     default_configs,
@@ -20,6 +19,7 @@ from facegan_video.evaluation import (
     read_labels,
     run_eval,
 )
+from facegan_video.plugins import load_registry
 
 PORTRAITS = {"lia_macron.png": "pub_emmanuel_macron", "lia_taylor.png": "pub_taylor_swift"}
 CLIPS = {"dt_mead_M030_angry_level3.mp4": "mead_M030_man", "dt_mead_W009_happy_level3.mp4": "mead_W009_woman"}
@@ -136,7 +136,8 @@ def test_configurations_from_toml(tmp_path):
     from facegan_video.evaluation import configs_from_toml
 
     cfg = tmp_path / "eval.toml"
-    cfg.write_text('[[eval.configs]]\nname = "ours"\ntransform = "analytic"\n\n[[eval.configs]]\ntransform = "direct"\n')
+    cfg.write_text('[[eval.configs]]\nname = "ours"\ntransform = "analytic"\n\n'
+                   '[[eval.configs]]\ntransform = "direct"\n')
     got = configs_from_toml(cfg)
     assert [(c.name, c.transform) for c in got] == [("ours", "analytic"), ("direct", "direct")]
     assert configs_from_toml(None) is None
@@ -144,3 +145,32 @@ def test_configurations_from_toml(tmp_path):
     bad.write_text('[[eval.configs]]\nname = "x"\n')
     with pytest.raises(ConfigError, match="transform"):
         configs_from_toml(bad)
+
+
+def test_configurations_name_reenact_and_mix(tmp_path):
+    """A configuration may name the reenact and mix backends too; left out, the base config's stay."""
+    from facegan_video.config import AnalysisConfig
+    from facegan_video.evaluation import configs_from_toml
+
+    cfg = tmp_path / "eval.toml"
+    cfg.write_text('[[eval.configs]]\nname = "nets"\ntransform = "direct"\nreenact = "warp"\nmix = "blend"\n\n'
+                   '[[eval.configs]]\ntransform = "analytic"\n')
+    nets, plain = configs_from_toml(cfg)
+    assert (nets.name, nets.transform, nets.reenact, nets.mix) == ("nets", "direct", "warp", "blend")
+    assert (plain.reenact, plain.mix) == (None, None)
+    base = AnalysisConfig()
+    base.set_backend("reenact", "from-base")
+    built = plain.analysis_config(base)
+    assert built.stage("transform").backend == "analytic" and built.stage("reenact").backend == "from-base"
+    assert base.stage("transform").backend is None  # the base is copied, not changed
+    assert nets.analysis_config(base).stage("reenact").backend == "warp"
+    typo = tmp_path / "typo.toml"
+    typo.write_text('[[eval.configs]]\ntransform = "analytic"\nreenactor = "warp"\n')
+    with pytest.raises(ConfigError, match="reenactor"):
+        configs_from_toml(typo)
+
+
+def test_unknown_reenact_backend_is_a_config_error(tmp_path: Path, eval_set: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown reenact backend 'no-such'"):
+        run_eval(eval_set / "portraits", eval_set / "clips", tmp_path / "out",
+                 configs=[EvalConfig("x", "analytic", reenact="no-such")], quiet=True)

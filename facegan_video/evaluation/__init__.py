@@ -1,7 +1,7 @@
 """``eval``: the paper's evaluation protocol (Section 5, Tables 1-2) on a folder of portraits and clips.
 
-Every configuration (one landmark-transform backend with the default reenactor and mixer) is run on
-the same, deterministically chosen inputs:
+Every configuration (a landmark-transform backend, and the reenact and mix backends it names or the
+config's / default ones) is run on the same, deterministically chosen inputs:
 
 * **Self-reenactment** (per driving clip): the source is the clip's first frame; every
   ``frame_step``-th later frame (below ``max_frames``) drives it in *absolute* mode (the driving

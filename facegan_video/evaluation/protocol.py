@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -41,22 +42,35 @@ Curve = tuple[str, list[int], list[float], list[float]]
 Advance = Callable[[int], None]
 
 
+#: The render stages an evaluation configuration may name, besides ``transform``.
+CONFIG_STAGES = ("transform", "reenact", "mix")
+
+
 @dataclass
 class EvalConfig:
-    """One configuration to compare: a landmark-transform backend with the default reenactor and mixer."""
+    """One configuration to compare: a landmark-transform backend and, optionally, the reenact and mix
+    backends (None: the base config's choice, else the default), so image networks compare the same way."""
 
     name: str
     transform: str
+    reenact: str | None = None
+    mix: str | None = None
+
+    def backends(self) -> dict[str, str]:
+        """The backend this configuration names for each of ``CONFIG_STAGES`` (only those it names)."""
+        return {s: getattr(self, s) for s in CONFIG_STAGES if getattr(self, s) is not None}
 
     def analysis_config(self, base: AnalysisConfig | None = None) -> AnalysisConfig:
-        """A copy of ``base`` (defaults without one) with this configuration's transform backend."""
+        """A copy of ``base`` (defaults without one) with this configuration's backends."""
         cfg = copy.deepcopy(base) if base is not None else AnalysisConfig()
-        cfg.set_backend("transform", self.transform)
+        for stage, name in self.backends().items():
+            cfg.set_backend(stage, name)
         return cfg
 
 
 def configs_from_toml(path: Path | None) -> list[EvalConfig] | None:
-    """``[[eval.configs]]`` entries (``name``, ``transform``) of a TOML config, or None if it has none."""
+    """``[[eval.configs]]`` entries (``name``, ``transform``, optional ``reenact`` and ``mix``) of a TOML
+    config, or None if it has none."""
     if path is None:
         return None
     try:
@@ -66,8 +80,16 @@ def configs_from_toml(path: Path | None) -> list[EvalConfig] | None:
     if entries is None:
         return None
     if not isinstance(entries, list) or not all(isinstance(e, dict) and "transform" in e for e in entries):
-        raise ConfigError(f"config {path}: write each [[eval.configs]] with a transform (and a name)")
-    return [EvalConfig(str(e.get("name", e["transform"])), str(e["transform"])) for e in entries]
+        raise ConfigError(f"config {path}: write each [[eval.configs]] with a transform (and a name; "
+                          "reenact and mix are optional)")
+    known = {"name", *CONFIG_STAGES}
+    for e in entries:
+        unknown = sorted(set(e) - known)
+        if unknown:
+            raise ConfigError(f"config {path}: unknown [[eval.configs]] key(s) {', '.join(unknown)}; "
+                              f"use {', '.join(sorted(known))}")
+    return [EvalConfig(str(e.get("name", e["transform"])), str(e["transform"]),
+                       *(None if e.get(s) is None else str(e[s]) for s in CONFIG_STAGES[1:])) for e in entries]
 
 
 def default_configs(registry: Registry) -> list[EvalConfig]:
@@ -139,11 +161,12 @@ def _configurations(configs: list[EvalConfig] | None, registry: Registry) -> lis
     configs = list(configs) if configs is not None else default_configs(registry)
     if not configs:
         raise ConfigError("no configurations to evaluate: no landmark-transform backend is installed")
-    known = registry.backends("transform")
     for c in configs:
-        if c.transform not in known:
-            raise ConfigError(f"configuration {c.name!r}: unknown transform backend {c.transform!r}; "
-                              f"available: {', '.join(sorted(known))}")
+        for stage, backend in c.backends().items():
+            known = registry.backends(stage)
+            if backend not in known:
+                raise ConfigError(f"configuration {c.name!r}: unknown {stage} backend {backend!r}; "
+                                  f"available: {', '.join(sorted(known))}")
     if len({c.name for c in configs}) != len(configs):
         raise ConfigError("configuration names must be unique")
     return configs
@@ -296,7 +319,7 @@ def run_eval(sources: Path, driving: Path, out_dir: Path, configs: list[EvalConf
     ``max_pairs`` caps the cross-reenactment pairs (spread deterministically over portraits and clips);
     ``cross_mode`` is the motion mode of cross-reenactment (``relative``, the default
     ``reenact`` path, or ``absolute``, the paper's). ``config`` (e.g. from ``--config``) sets the
-    analysis backends and the reenactor/mixer; each configuration only replaces the transform.
+    analysis backends and the reenactor/mixer; each configuration replaces the backends it names.
     Raises MediaError (missing/empty folders), ConfigError (bad arguments, unknown backend) and
     NoFaceError (no usable face anywhere), all one-line messages.
     """
