@@ -135,7 +135,9 @@ def extract(
     Example: `facegan-video extract talk.mp4 -o talk.csv --plot talk.png --overlay talk_landmarks.mp4`
     """
     from facegan_video.extract import extract as run_extract
+    from facegan_video.memory import reuse_large_buffers
 
+    reuse_large_buffers()
     cfg = pipeline_config(config, {"detect": detector, "track": tracker, "landmarks": landmarker, "au": au_backend},
                           faces=faces, smoothing=smoothing, options=opt, batch_size=batch_size)
     _positive(max_frames, "--max-frames")
@@ -190,9 +192,11 @@ def reenact(
     Examples: `facegan-video reenact portrait.png talk.mp4 -o out.mp4 --side-by-side`,
     `facegan-video reenact portrait.png talk.csv -o out.mp4`
     """
+    from facegan_video.memory import reuse_large_buffers
     from facegan_video.reenactment import ReenactOptions
     from facegan_video.reenactment import reenact as run_reenact
 
+    reuse_large_buffers()
     cfg = pipeline_config(config, {"detect": detector, "track": tracker, "landmarks": landmarker, "au": au_backend,
                                    "transform": transform, "reenact": reenactor, "mix": mixer},
                           smoothing=smoothing, options=opt, batch_size=batch_size)
@@ -236,9 +240,11 @@ def edit(
     Examples: `facegan-video edit face.png --au AU12=+2 -o smile.png`,
     `facegan-video edit face.png --sweep AU26=0:4 --frames 40 -o open_mouth.mp4`
     """
+    from facegan_video.memory import reuse_large_buffers
     from facegan_video.motion import parse_au_edit, parse_pose_edit, parse_sweep
     from facegan_video.reenactment import edit as run_edit
 
+    reuse_large_buffers()
     edits = [parse_au_edit(a) for a in au or []] + [parse_pose_edit(p) for p in pose or []]
     parsed_sweep = parse_sweep(sweep) if sweep else None
     if fps <= 0:

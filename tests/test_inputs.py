@@ -3,6 +3,7 @@ OpenFace-format CSVs as driving motion. Speed is measured in benchmarks/bench_in
 
 from __future__ import annotations
 
+import platform
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from facegan_video.analysis.track import IouTracker
 from facegan_video.config import AnalysisConfig
 from facegan_video.errors import MediaError
 from facegan_video.extract import extract
+from facegan_video.memory import reuse_large_buffers
 from facegan_video.motion_csv import MotionCsv
 from facegan_video.observe import Observer
 from facegan_video.openface_csv import parse_openface_csv, read_openface_csv
@@ -241,6 +243,10 @@ def test_large_portrait_keeps_its_sharpness(shared_clips):
         assert abs(_laplacian_variance(a) - _laplacian_variance(b)) <= 0.1 * _laplacian_variance(b)
         assert np.abs(a.astype(int) - b).mean() < 2
     assert np.abs(ours[2].astype(int) - ours[0]).mean() > 1  # the face moved
+
+
+def test_frame_buffers_are_kept_for_reuse_where_glibc_allows():
+    assert reuse_large_buffers() is (platform.libc_ver()[0] == "glibc")
 
 
 def test_max_size_writes_a_smaller_output(astronaut_png, carphone_path, tmp_path):
