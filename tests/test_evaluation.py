@@ -13,6 +13,7 @@ from facegan_video.errors import ConfigError, MediaError
 from facegan_video.evaluation import (
     EvalConfig,
     default_configs,
+    landmark_error,
     lsim,
     mouth_opening,
     normalise_landmarks,
@@ -130,6 +131,10 @@ def test_landmark_measures() -> None:
     moved = rng_free * 2.5 + 40  # translation and scale do not count
     assert lsim(rng_free, moved) == pytest.approx(0.0, abs=1e-12)
     assert mouth_opening(rng_free) == pytest.approx(mouth_opening(moved))
+    # self landmark error: every point 3 px off, over an eye-centre distance of 30 px
+    face = np.zeros((68, 2))
+    face[42:48, 0] = 30
+    assert landmark_error(face + [3, 0], face) == pytest.approx(0.1)
 
 
 def test_configurations_from_toml(tmp_path):

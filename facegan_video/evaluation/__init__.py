@@ -6,7 +6,9 @@ config's / default ones) is run on the same, deterministically chosen inputs:
 * **Self-reenactment** (per driving clip): the source is the clip's first frame; every
   ``frame_step``-th later frame (below ``max_frames``) drives it in *absolute* mode (the driving
   frame's own AUs and pose) and the output is compared with the real frame: **MSE** (RGB in [0, 1]),
-  **PSNR** (dB, 10·log10(1/MSE)) and **SSIM** (scikit-image, channel_axis=2, data_range=1).
+  **PSNR** (dB, 10·log10(1/MSE)) and **SSIM** (scikit-image, channel_axis=2, data_range=1); the
+  output is re-analysed and its landmarks compared with the real frame's: **self landmark err**,
+  the mean point distance over the real frame's eye-centre distance (↓).
 * **Cross-reenactment**: each source portrait × each driving clip of *another* identity (the first
   ``max_pairs`` such pairs, spread over portraits and clips), *relative* mode (the default ``reenact`` path). Each
   output frame is re-analysed from scratch (detect, landmarks, geometric AUs, no smoothing):
@@ -42,6 +44,7 @@ from facegan_video.evaluation.metrics import (
     au_distance,
     image_metrics,
     inter_ocular,
+    landmark_error,
     lsim,
     normalise_landmarks,
     pearson,
@@ -64,6 +67,7 @@ __all__ = [
     "default_configs",
     "image_metrics",
     "inter_ocular",
+    "landmark_error",
     "lsim",
     "mouth_opening",
     "normalise_landmarks",

@@ -22,6 +22,7 @@ METRICS: dict[str, tuple[str, bool]] = {
     "yaw_r": ("yaw-r", True),
     "yaw_err_deg": ("yaw err °", False),
     "pitch_err_deg": ("pitch err °", False),
+    "self_landmark_err": ("self landmark err", False),
     "output_face_rate": ("face found", True),
 }
 
@@ -34,6 +35,12 @@ def inter_ocular(lm: np.ndarray) -> float:
 def normalise_landmarks(lm: np.ndarray) -> np.ndarray:
     """Centroid at the origin, inter-ocular distance 1."""
     return (lm - lm.mean(0)) / max(inter_ocular(lm), 1e-6)
+
+
+def landmark_error(out: np.ndarray, real: np.ndarray) -> float:
+    """Mean distance between two (68, 2) landmark sets in image pixels, over ``real``'s eye-centre distance:
+    how far a self-reenacted face's landmarks are from the real frame's, in face scales."""
+    return float(np.linalg.norm(out - real, axis=1).mean() / max(inter_ocular(real), 1e-6))
 
 
 def lsim(a: np.ndarray, b: np.ndarray) -> float:

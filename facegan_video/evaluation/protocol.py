@@ -25,7 +25,7 @@ from facegan_video.evaluation.inputs import (
     _Portrait,
     load_inputs,
 )
-from facegan_video.evaluation.metrics import METRICS, au_distance, image_metrics, lsim, pearson
+from facegan_video.evaluation.metrics import METRICS, au_distance, image_metrics, landmark_error, lsim, pearson
 from facegan_video.evaluation.report import write_outputs
 from facegan_video.ibug import mouth_opening
 from facegan_video.motion import combine
@@ -215,8 +215,9 @@ def _lsim_pairs(portraits: list[_Portrait], clips: list[_Clip]) -> list[_LsimPai
 # ---------------------------------------------------------------- measuring one configuration
 
 
-def _run_self(renderer: Any, clips: list[_Clip], acc: _Acc, advance: Advance) -> None:
-    """MSE, PSNR, SSIM: each clip's first frame driven (absolute) by its later frames, against those frames."""
+def _run_self(renderer: Any, clips: list[_Clip], analyse: ImageAnalyzer, acc: _Acc, advance: Advance) -> None:
+    """MSE, PSNR, SSIM and the landmark error (output re-analysed): each clip's first frame driven (absolute)
+    by its later frames, against those frames."""
     for c in clips:
         src = _source(c.faces[0], c.frames[0])
         for img, face in zip(c.frames[1:], c.faces[1:]):
@@ -229,6 +230,9 @@ def _run_self(renderer: Any, clips: list[_Clip], acc: _Acc, advance: Advance) ->
             acc.add("mse", mse)
             acc.add("psnr", psnr)
             acc.add("ssim", ssim)
+            o = analyse(out)
+            if o is not None:
+                acc.add("self_landmark_err", landmark_error(o.landmarks, face.landmarks))
 
 
 def _run_cross(renderer: Any, pairs: list[tuple[_Portrait, _Clip]], cross_mode: str, media: Inputs, acc: _Acc,
@@ -294,7 +298,7 @@ def _evaluate(cfg: EvalConfig, config: AnalysisConfig | None, device: str, regis
 
     renderer = Renderer(cfg.analysis_config(config), device, registry)
     acc = _Acc()
-    _run_self(renderer, media.clips, acc, advance)
+    _run_self(renderer, media.clips, media.analyse, acc, advance)
     curve = _run_cross(renderer, cross_pairs, cross_mode, media, acc, advance)
     _run_lsim(renderer, lsim_pairs, media.analyse, acc, advance)
     return acc.result(), curve

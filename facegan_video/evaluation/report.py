@@ -57,7 +57,8 @@ def render_report(metrics: dict[str, dict[str, dict[str, Any]]], inputs: dict[st
         lines.append(f"| {name} | " + " | ".join(str(vals[k]["count"]) for k in METRICS) + " |")
     lines += ["", "## Protocol", "",
               "- MSE/PSNR/SSIM: self-reenactment (source = first frame of each clip, later frames drive it, "
-              "absolute motion), RGB in [0, 1].",
+              "absolute motion), RGB in [0, 1]; self landmark err: the output re-analysed, mean landmark "
+              "distance to the real frame's over its eye-centre distance.",
               f"- CSIM, PSIM, ED, identity pass, mouth r, yaw r: cross-reenactment ({inputs['cross_mode']} "
               "motion), outputs re-analysed from scratch; ED on AUs / 5; identity pass = embedding "
               f"distance < {SAME_PERSON}.",
