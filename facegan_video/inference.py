@@ -57,8 +57,8 @@ class TorchRunner:
         autocast = (torch.autocast(self.device.type, dtype=self.dtype) if self.dtype is not None else nullcontext())
         with torch.inference_mode(), autocast:
             for start in range(0, n, self.batch_size):
-                batch = [torch.from_numpy(np.ascontiguousarray(a[start:start + self.batch_size], np.float32))
-                         .to(self.device, non_blocking=True) for a in arrays]
+                rows = slice(start, start + self.batch_size)
+                batch = [torch.from_numpy(_writable(a[rows])).to(self.device, non_blocking=True) for a in arrays]
                 out = self.module(*batch)
                 outputs.append(out if isinstance(out, tuple) else (out,))
         if not outputs:
@@ -66,3 +66,9 @@ class TorchRunner:
         joined = tuple(torch.cat([o[i] for o in outputs]).float().cpu().numpy() for i in range(len(outputs[0])))
         return joined if len(joined) > 1 else joined[0]
 
+
+def _writable(a: np.ndarray) -> np.ndarray:
+    """``a`` as a C-contiguous float32 array torch may wrap: a read-only input (a frozen caller array, a
+    broadcast view) is copied, since torch cannot wrap one safely."""
+    out = np.ascontiguousarray(a, np.float32)
+    return out if out.flags.writeable else out.copy()
