@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,9 +108,17 @@ def module_tensors(module: torch.nn.Module, prefix: str) -> dict[str, torch.Tens
     return {prefix + k: v for k, v in module.state_dict().items()}
 
 
-def load_module(module: torch.nn.Module, checkpoint: Checkpoint, prefix: str) -> None:
-    """Copy the checkpoint's ``prefix`` tensors into ``module``; missing, extra or misshapen ones are an error."""
+def load_module(module: torch.nn.Module, checkpoint: Checkpoint, prefix: str, cast: bool = False) -> None:
+    """Copy the checkpoint's ``prefix`` tensors into ``module``; missing, extra or misshapen ones are an error.
+
+    Dtypes must match (a training resume must not lose precision silently) unless ``cast``: then
+    floating-point tensors are converted to the network's dtype (shipped fp16 weights into fp32 networks).
+    """
     stored = checkpoint.under(prefix)
+    if cast:
+        expected_dtypes = {k: v.dtype for k, v in module.state_dict().items()}
+        stored = {k: v.to(expected_dtypes[k]) if k in expected_dtypes and v.is_floating_point()
+                  and expected_dtypes[k].is_floating_point else v for k, v in stored.items()}
     expected = module.state_dict()
     missing = sorted(set(expected) - set(stored))
     extra = sorted(set(stored) - set(expected))
@@ -124,3 +133,19 @@ def load_module(module: torch.nn.Module, checkpoint: Checkpoint, prefix: str) ->
                                   f"{tuple(stored[name].shape)} {stored[name].dtype}, the network has "
                                   f"{tuple(tensor.shape)} {tensor.dtype}; it was written for another configuration")
     module.load_state_dict(stored, strict=True)
+
+
+def load_network(checkpoint: Checkpoint, name: str, kinds: tuple[str, ...], build: Callable[[dict[str, Any]], Any],
+                 command: str) -> torch.nn.Module:
+    """Network ``name`` of a checkpoint of one of ``kinds``: built by ``build`` from ``config["model"][name]``,
+    its tensors ``model.<name>.*`` cast to the network's dtype, in eval mode (on the CPU). ``command``
+    is what writes such checkpoints, for the error lines."""
+    if checkpoint.kind not in kinds:
+        raise CheckpointError(f"{checkpoint.path} is a {checkpoint.kind!r} checkpoint, not one with a {name} "
+                              f"({' or '.join(map(repr, kinds))}); pass a checkpoint written by `{command}`")
+    try:
+        network = build(dict(checkpoint.config.get("model", {})[name]))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{checkpoint.path}: bad {name} config ({exc}); retrain it with `{command}`") from None
+    load_module(network, checkpoint, f"model.{name}.", cast=True)
+    return network.eval()

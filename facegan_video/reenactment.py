@@ -74,12 +74,18 @@ class Renderer:
         self.observers = Observers(observers)
         if check_device(device) != "auto":
             resolve_device(device)
+        chosen = {stage: self.registry.entry(stage, config.stage(stage).backend).backend for stage in RENDER_STAGES}
+        self.needs_driving_landmarks = chosen["transform"].capabilities.driving_landmarks
+        self.gives_segmentation = chosen["reenact"].capabilities.segmentation
+        self.needs_segmentation = chosen["mix"].capabilities.segmentation
+        if self.needs_segmentation and not self.gives_segmentation:
+            raise ConfigError(f"mixer {chosen['mix'].name!r} needs the face/hair segmentation of the reenacted "
+                              f"frames, which reenactor {chosen['reenact'].name!r} does not give; use --reenactor "
+                              "facegan or another mixer")
         with self.observers.setup("renderer"):
             self.transformer, self.reenactor, self.mixer = (
                 self.registry.create(stage, config.stage(stage).backend, device=device, **config.stage(stage).options)
                 for stage in RENDER_STAGES)
-        self.needs_driving_landmarks = self.registry.entry(
-            "transform", config.stage("transform").backend).backend.capabilities.driving_landmarks
 
     def render(self, image: np.ndarray, face: SourceFace, motion: np.ndarray,
                driving_landmarks: np.ndarray | None = None, background: np.ndarray | None = None) -> np.ndarray:
@@ -89,8 +95,11 @@ class Renderer:
             targets = self.transformer.transform(face, motion, driving_landmarks)
         with obs.stage("reenact", n):
             faces = self.reenactor.reenact(image, face.landmarks, targets)
+        faces, segmentation = faces if self.gives_segmentation else (faces, None)
+        extra = {"segmentation": segmentation} if self.needs_segmentation else {}
         with obs.stage("mix", n):
-            return self.mixer.mix(image, faces, targets, background=background, source_landmarks=face.landmarks)
+            return self.mixer.mix(image, faces, targets, background=background, source_landmarks=face.landmarks,
+                                  **extra)
 
 
 def analysis_config(config: AnalysisConfig, faces: str, smooth: bool = True) -> AnalysisConfig:

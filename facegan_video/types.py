@@ -28,6 +28,8 @@ AUS = slice(0, len(AU_NAMES))
 POSE = slice(len(AU_NAMES), len(AU_NAMES) + len(POSE_NAMES))
 #: AU intensities run from 0 to this (OpenFace's scale).
 AU_MAX = 5.0
+#: The classes of a face segmentation, in the order of its channels (and of the training labels 0, 1, 2).
+SEGMENT_CLASSES: tuple[str, ...] = ("background", "face", "hair")
 
 
 @dataclass
@@ -143,13 +145,27 @@ class LandmarkTransformer(Protocol):
         ...
 
 
+@dataclass
+class Segmentation:
+    """Where face, hair and background are, in reenacted frames and in their source frame: per-pixel
+    probabilities of ``SEGMENT_CLASSES`` as uint8 (0-255, summing to about 255), full-frame sized.
+
+    A reenactor that declares ``Capabilities.segmentation`` returns one with its frames; a mixer that
+    declares it is given one (a background mixer must know what to remove from the source and what of
+    the reenacted frame is face and hair)."""
+
+    frames: np.ndarray  # (N, H, W, 3) of the reenacted frames
+    source: np.ndarray  # (H, W, 3) of the source frame
+
+
 @runtime_checkable
 class Reenactor(Protocol):
     """Renders the source face at target landmarks."""
 
     def reenact(self, source: np.ndarray, source_landmarks: np.ndarray,
-                target_landmarks: np.ndarray) -> np.ndarray:
-        """HxWx3 uint8 source, (68, 2) and (N, 68, 2) landmarks -> (N, H, W, 3) uint8 frames."""
+                target_landmarks: np.ndarray) -> np.ndarray | tuple[np.ndarray, Segmentation]:
+        """HxWx3 uint8 source, (68, 2) and (N, 68, 2) landmarks -> (N, H, W, 3) uint8 frames; with
+        ``Capabilities.segmentation``, ``(frames, Segmentation)``."""
         ...
 
 
@@ -158,8 +174,10 @@ class Mixer(Protocol):
     """Puts the reenacted face onto the source frame or another background."""
 
     def mix(self, source: np.ndarray, reenacted: np.ndarray, target_landmarks: np.ndarray,
-            background: np.ndarray | None = None, *, source_landmarks: np.ndarray | None = None) -> np.ndarray:
-        """(N, H, W, 3) uint8 reenacted frames -> (N, H, W, 3) uint8 output frames."""
+            background: np.ndarray | None = None, *, source_landmarks: np.ndarray | None = None,
+            segmentation: Segmentation | None = None) -> np.ndarray:
+        """(N, H, W, 3) uint8 reenacted frames -> (N, H, W, 3) uint8 output frames. A mixer declaring
+        ``Capabilities.segmentation`` is called with the reenactor's ``segmentation``; others never are."""
         ...
 
 
@@ -170,13 +188,16 @@ class Capabilities:
     ``device``: the factory takes ``device=`` (a torch device string the pipeline resolves from
     ``--device``); ``frames``: an AU backend's ``estimate`` takes ``images=`` (the RGB frame of each
     face row), for appearance-based analysers; ``driving_landmarks``: a landmark transformer needs
-    the driving landmarks, so it cannot serve ``edit``; ``batch_size``: frames per call the backend
-    works best with (the pipeline's ``--batch-size`` otherwise).
+    the driving landmarks, so it cannot serve ``edit``; ``segmentation``: a reenactor returns a
+    ``Segmentation`` with its frames, a mixer needs one (the pipeline refuses a mixer that needs it
+    with a reenactor that gives none); ``batch_size``: frames per call the backend works best with
+    (the pipeline's ``--batch-size`` otherwise).
     """
 
     device: bool = False
     frames: bool = False
     driving_landmarks: bool = False
+    segmentation: bool = False
     batch_size: int | None = None
 
 

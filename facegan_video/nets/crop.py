@@ -14,6 +14,7 @@ chin sits at about 0.82 of the side, the jaw spans about 0.26-0.74 and the top o
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from facegan_video.ibug import MOUTH_CORNERS, eye_centres
@@ -55,3 +56,18 @@ def invert_transform(transform: np.ndarray) -> np.ndarray:
     """The ``(s, tx, ty)`` that undoes ``transform``."""
     t = np.asarray(transform, np.float64)
     return np.concatenate([1 / t[..., :1], -t[..., 1:] / t[..., :1]], -1)
+
+
+def crop_image(image: np.ndarray, transform: np.ndarray, size: int) -> np.ndarray:
+    """The (size, size, 3) crop ``crop = s * p + t`` of a frame; shrinking goes through an area filter
+    first so it does not alias; outside the frame the border pixels are repeated."""
+    s, tx, ty = (float(v) for v in transform)
+    if s < 1:
+        h, w = image.shape[:2]
+        nw, nh = max(1, round(w * s)), max(1, round(h * s))
+        image = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+        sx, sy = nw / w, nh / h  # pixel centres: p = (q + 0.5) / sx - 0.5
+        m = np.array([[s / sx, 0, tx + s * (0.5 / sx - 0.5)], [0, s / sy, ty + s * (0.5 / sy - 0.5)]])
+    else:
+        m = np.array([[s, 0, tx], [0, s, ty]])
+    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -19,12 +19,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.errors import MediaError
-from facegan_video.nets.crop import EYE_CENTRE, crop_transform, face_scale
+from facegan_video.nets.crop import EYE_CENTRE, crop_image, crop_transform, face_scale
 from facegan_video.video import open_video
 from facegan_video_training.dataset import CLIP_FILE, FORMAT_VERSION, TRACK_FILE, TRACK_PREFIX
 from facegan_video_training.segment import segment
@@ -105,21 +104,6 @@ def smooth_crops(index: np.ndarray, landmarks: np.ndarray, fps: float, size: int
     values = smooth[:, :3] / smooth[:, 3:]
     s = np.exp(values[:, 2:]) * size
     return np.concatenate([s, np.asarray(EYE_CENTRE) * size - s * values[:, :2]], 1).astype(np.float32)
-
-
-def crop_image(image: np.ndarray, transform: np.ndarray, size: int) -> np.ndarray:
-    """The (size, size, 3) crop ``crop = s * p + t`` of a frame; shrinking goes through an area filter
-    first so it does not alias; outside the frame the border pixels are repeated."""
-    s, tx, ty = (float(v) for v in transform)
-    if s < 1:
-        h, w = image.shape[:2]
-        nw, nh = max(1, round(w * s)), max(1, round(h * s))
-        image = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
-        sx, sy = nw / w, nh / h  # pixel centres: p = (q + 0.5) / sx - 0.5
-        m = np.array([[s / sx, 0, tx + s * (0.5 / sx - 0.5)], [0, s / sy, ty + s * (0.5 / sy - 0.5)]])
-    else:
-        m = np.array([[s, 0, tx], [0, s, ty]])
-    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def inside_box(transform: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:

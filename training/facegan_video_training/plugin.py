@@ -10,6 +10,8 @@ from facegan_video.hookspecs import hookimpl
 @hookimpl
 def facegan_video_register_commands(app: typer.Typer) -> None:
     from facegan_video_training.cli import prepare, train_app  # typer only; heavy imports happen per command
+    from facegan_video_training.cli_images import register
 
+    register(train_app)
     app.command(name="prepare")(prepare)
     app.add_typer(train_app, name="train")

@@ -43,6 +43,7 @@ from facegan_video_training.runlog import RunLog
 from facegan_video_training.settings import EPOCHS, TRAIN_DEFAULTS
 
 LAST, BEST = "last", "best"
+SAMPLES_DIR = "samples"
 MODEL_PREFIX, OPTIM_PREFIX = "model.", "optim."
 #: Hyper-parameters a resumed run must share with the run it continues (None: take the saved one).
 RESUMED = tuple(TRAIN_DEFAULTS)
@@ -51,7 +52,13 @@ LOG_EVERY = 10
 
 
 class Task(Protocol):
-    """What one network (or set of networks) needs from the trainer."""
+    """What one network (or set of networks) needs from the trainer.
+
+    Optional members, used when a task has them: ``defaults`` (a dict overriding ``TRAIN_DEFAULTS``
+    for new runs), ``begin_step(step)`` (called before every step, so schedules such as progressive
+    resolution follow the step number and resume exactly) and ``write_samples(models, path)`` (a
+    PNG of progress, written every ``sample_every`` steps and at the end).
+    """
 
     kind: str  # checkpoint kind, e.g. "lt"
     best_metric: str  # validation metric (lower is better) that picks ``best``
@@ -80,6 +87,7 @@ class Task(Protocol):
         ...
 
 
+
 @dataclass(frozen=True)
 class TrainOptions:
     out: Path
@@ -91,6 +99,7 @@ class TrainOptions:
     device: str = "auto"
     resume: bool = False
     val_every: int = 0  # also validate every N steps (0: only at the end of each epoch)
+    sample_every: int = 0  # tasks that draw samples: also every N steps (0: only at the end)
     quiet: bool = False
 
 
@@ -156,6 +165,8 @@ class _Run:
             raise ConfigError("--max-steps must be >= 1")
         if options.val_every < 0:
             raise ConfigError("--val-every must be >= 0")
+        if options.sample_every < 0:
+            raise ConfigError("--sample-every must be >= 0")
         resumed = self._resumable()
         self.hp = self._hyperparameters(resumed)
         torch.manual_seed(self.hp["seed"])
@@ -191,7 +202,8 @@ class _Run:
     def _hyperparameters(self, resumed: Checkpoint | None) -> dict[str, Any]:
         asked = {k: getattr(self.options, k) for k in RESUMED}
         if resumed is None:
-            hp = {k: TRAIN_DEFAULTS[k] if v is None else v for k, v in asked.items()}
+            defaults = {**TRAIN_DEFAULTS, **getattr(self.task, "defaults", {})}
+            hp = {k: defaults[k] if v is None else v for k, v in asked.items()}
         else:
             saved = resumed.state.get("run", {})
             for key, value in asked.items():
@@ -255,6 +267,8 @@ class _Run:
             while self.step < self.total:
                 epoch, offset = divmod(self.step, self.steps_per_epoch)
                 for batch in self._epoch_batches(epoch)[offset:]:
+                    if hasattr(task, "begin_step"):
+                        task.begin_step(self.step)
                     losses = task.train_step(self.train_models, self.optimizers, batch, self._seed_step())
                     self.step += 1
                     for k, v in losses.items():
@@ -271,10 +285,14 @@ class _Run:
                     if end_of_epoch:
                         self._save(epoch + 1, metrics)
                         saved_at = self.step
+                    if self.options.sample_every and self.step % self.options.sample_every == 0:
+                        self._samples()
                     if self.step >= self.total:
                         break
             if saved_at != self.step:
                 self._save(self.step // self.steps_per_epoch, metrics)
+            if not (self.options.sample_every and self.step % self.options.sample_every == 0):
+                self._samples()
         return RunResult(self.step, self.step // self.steps_per_epoch, metrics, self.last_path,
                          self.best_path if self.best_path.exists() else None, ctx.main)
 
@@ -304,6 +322,17 @@ class _Run:
             if ctx.main:
                 self._write(self.best_path, epoch, metrics, with_optimizer=False)
         return metrics
+
+    def _samples(self) -> None:
+        """The task's picture of progress at this step (rank 0; tasks without one draw nothing)."""
+        if not (self.ctx.main and hasattr(self.task, "write_samples")):
+            return
+        for m in self.models.values():
+            m.eval()
+        with torch.no_grad():
+            self.task.write_samples(self.models, self.out / SAMPLES_DIR / f"step_{self.step:07d}.png")
+        for m in self.models.values():
+            m.train()
 
     # ------------------------------------------------------------------ checkpoints
 
