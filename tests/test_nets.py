@@ -20,8 +20,8 @@ from facegan_video.checkpoint import (  # noqa: E402
     module_tensors,
     save_checkpoint,
 )
-from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE, apply_transform, crop_transform, invert_transform  # noqa: E402
 from facegan_video.ibug import EDGES, MIRROR  # noqa: E402
+from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE, apply_transform, crop_transform, invert_transform  # noqa: E402
 from facegan_video.nets.landmark import (  # noqa: E402
     KIND,
     PREFIX,
@@ -52,9 +52,37 @@ def test_reconstruction_loss_by_hand() -> None:
 def test_au_loss_by_hand_skips_unmeasured_aus() -> None:
     motion = torch.full((1, 20), 0.2)
     motion[0, 3] = float("nan")
-    got = losses.au_loss(torch.zeros(1, 20), torch.full((1, 20), 0.3), motion)
-    # the 19 measured entries: |0 - 0.2| + |0.3 - 0.2|
-    assert got.item() == pytest.approx(0.3, rel=1e-6)
+    # the 19 measured entries: |0.3 - 0.2|
+    assert losses.au_loss(torch.full((1, 20), 0.3), motion).item() == pytest.approx(0.1, rel=1e-5)
+
+
+def test_edit_au_loss_is_relative_to_the_source_reading() -> None:
+    """An edit's eq. 2 asks for the source's reading, clipped to the AU range, plus the change."""
+    change = torch.full((1, 20), 0.2)
+    change[0, 3] = float("nan")
+    au_source = torch.full((1, 20), 0.1)
+    au_source[0, 0] = -0.5  # reads below the range: the analysis would report 0
+    got = losses.edit_au_loss(torch.full((1, 20), 0.25), au_source, change)
+    # entry 0: target 0 + 0.2, |0.25 - 0.2|; the 18 others measured: target 0.3, |0.25 - 0.3|
+    assert got.item() == pytest.approx((0.05 + 18 * 0.05) / 19, rel=1e-5)
+    asked = torch.zeros(1, 20)
+    asked[0, 5] = 0.4
+    weighted = losses.edit_au_loss(torch.zeros(1, 20), torch.zeros(1, 20), asked, asked=3.0)
+    assert weighted.item() == pytest.approx(3 * 0.4 / 20, rel=1e-5)  # only the asked AU is off, weighted 3
+
+
+def test_bounded_l1_at_the_ends_of_the_au_range() -> None:
+    target = torch.zeros(1, 20)
+    target[0, 1] = 1.0  # AU at its top
+    target[0, 18] = 0.0  # yaw: not an AU, no bound
+    pred = torch.full((1, 20), -0.3)
+    pred[0, 1] = 1.2
+    err = losses.bounded_l1(pred, target)
+    assert err[0, 0].item() == 0.0  # below an AU label of 0: what the analysis reports as 0
+    assert err[0, 1].item() == 0.0  # above a label of 1 (AU 5)
+    assert err[0, 18].item() == pytest.approx(0.3)
+    assert losses.bounded_l1(torch.full((1, 20), 0.1), target)[0, 0].item() == pytest.approx(0.1)
+    assert losses.au_loss(pred, target).item() == pytest.approx(3 * 0.3 / 20, rel=1e-5)  # pitch, yaw, roll
 
 
 def test_connectivity_loss_by_hand() -> None:
@@ -72,13 +100,19 @@ def test_connectivity_loss_by_hand() -> None:
 def test_weighted_sum_eq4() -> None:
     g = torch.Generator().manual_seed(1)
     source, delta, driving = (torch.rand(4, 68, 2, generator=g) for _ in range(3))
-    au_t, au_d, motion = (torch.rand(4, 20, generator=g) for _ in range(3))
+    au_t, au_d, au_s, motion = (torch.rand(4, 20, generator=g) for _ in range(4))
     w = losses.LTWeights(reg=0.1, reconstruction=2.0, au=0.5, connectivity=3.0)
     terms = losses.lt_losses(source, delta, driving, au_t, au_d, motion, w)
     expected = (2.0 * losses.reconstruction_loss(source + delta, delta, driving, 0.1)
-                + 0.5 * losses.au_loss(au_t, au_d, motion) + 3.0 * losses.connectivity_loss(source + delta, driving))
+                + 0.5 * (losses.au_loss(au_t, motion) + losses.au_loss(au_d, motion))
+                + 3.0 * losses.connectivity_loss(source + delta, driving))
     assert terms["loss"].shape == (4,)
     torch.testing.assert_close(terms["loss"], expected)
+    change = motion - au_s
+    edit = losses.edit_losses(source, delta, au_t, au_s, change, w)
+    expected = (0.5 * losses.edit_au_loss(au_t, au_s, change, w.edit_asked) + 0.1 * delta.flatten(1).norm(dim=1)
+                + w.edit_connectivity * losses.connectivity_loss(source + delta, source))
+    torch.testing.assert_close(edit["edit_loss"], expected)
 
 
 # ----------------------------------------------------------------------------------------- networks
@@ -87,12 +121,32 @@ def test_weighted_sum_eq4() -> None:
 def test_untrained_lt_returns_the_source_and_la_sizes() -> None:
     nets = LandmarkNets(LTConfig())
     source = torch.rand(5, 68, 2)
-    motion = torch.rand(5, 20) * 3
-    torch.testing.assert_close(transform_landmarks(nets.lt, source, motion), source)
-    delta, au_t, au_d = nets(source - 0.5, normalise_motion(motion), torch.rand(5, 68, 2) - 0.5)
-    assert delta.shape == (5, 68, 2) and au_t.shape == au_d.shape == (5, 20)
+    motion, own = torch.rand(5, 20) * 3, torch.rand(5, 20) * 3
+    torch.testing.assert_close(transform_landmarks(nets.lt, source, motion, own), source)
+    delta, au_t, au_s, au_real = nets(source - 0.5, normalise_motion(own), normalise_motion(motion),
+                                      torch.rand(5, 68, 2) - 0.5)
+    assert delta.shape == (5, 68, 2) and au_t.shape == au_s.shape == au_real.shape == (5, 20)
     # small enough to ship inside the package
     assert sum(p.numel() for p in nets.parameters()) * 4 < 2e6
+
+
+def test_lt_moves_by_the_change_of_motion_and_la_learns_from_real_landmarks_only() -> None:
+    """l_t = l_s + L_T(l_s, AU_t) - L_T(l_s, AU_s): the source's own motion gives back the source exactly
+    for any weights; L_a's reading of l_t trains L_T, not L_a."""
+    torch.manual_seed(0)
+    nets = LandmarkNets(LTConfig(hidden=32, layers=2, au_hidden=16, au_layers=1))
+    for p in nets.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    source, own = torch.rand(4, 68, 2), torch.rand(4, 20) * 3
+    torch.testing.assert_close(transform_landmarks(nets.lt, source, own, own), source)
+    assert (transform_landmarks(nets.lt, source, own + 1, own) - source).abs().max() > 1e-3
+    delta, au_t, au_s, au_real = nets(source - 0.5, normalise_motion(own), normalise_motion(own + 1), source - 0.5)
+    au_t.sum().backward()
+    assert all(p.grad is None for p in nets.la.parameters())
+    assert all(p.grad is not None for p in nets.lt.parameters())
+    nets.zero_grad()
+    au_real.sum().backward()
+    assert all(p.grad is not None for p in nets.la.parameters())
 
 
 def test_motion_normalisation_round_trip() -> None:

@@ -51,9 +51,9 @@ def test_overfitting_64_real_pairs_lowers_the_loss_tenfold(dataset: Path, tmp_pa
 
     def loss(nets: LandmarkNets) -> float:
         src, drv = normalise_landmarks(torch.as_tensor(lm[i])), normalise_landmarks(torch.as_tensor(lm[j]))
-        mot = normalise_motion(torch.as_tensor(motion[j]))
+        own, mot = normalise_motion(torch.as_tensor(motion[i])), normalise_motion(torch.as_tensor(motion[j]))
         with torch.no_grad():
-            delta, au_t, au_d = nets(src, mot, drv)
+            delta, au_t, _, au_d = nets(src, own, mot, drv)
             return lt_losses(src, delta, drv, au_t, au_d, mot, cfg.weights)["loss"].mean().item()
 
     torch.manual_seed(0)  # what the trainer does before building the networks (seed 0)

@@ -10,9 +10,12 @@ Normalisation:
 * motion (17 AUs then pitch, yaw, roll): AUs / 5 and pose (x + 0.7) / 1.4, as ICface reads
   OpenFace; both about 0..1. A NaN (an AU a backend does not measure) enters the network as 0.
 
-L_T maps source landmarks (136) and the driving motion (20) to a landmark displacement; its last
-layer starts at zero, so an untrained L_T returns the source landmarks unchanged. L_a maps
-landmarks (136) to the normalised 20-d motion code.
+L_T maps source landmarks (136) and a motion code (20) to a landmark displacement; its last layer
+starts at zero. It is applied as a change of motion (``displacement``): the target landmarks are
+l_s + L_T(l_s, AU_t) - L_T(l_s, AU_s), the network's reading of the source's own motion subtracted,
+so an unchanged motion gives back the source exactly whatever L_T learned (the paper adds
+L_T(l_s, AU_t) alone; training uses the same form). L_a maps landmarks (136) to the normalised
+20-d motion code.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from facegan_video.checkpoint import Checkpoint, CheckpointError, load_module
 from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE
@@ -119,6 +123,13 @@ class AURegressor(nn.Module):
         return self.mlp(landmarks.flatten(1))
 
 
+def displacement(lt: LandmarkTransformerNet, source: torch.Tensor, motion: torch.Tensor,
+                 source_motion: torch.Tensor) -> torch.Tensor:
+    """Δl = L_T(l_s, AU_t) - L_T(l_s, AU_s) in network coordinates: L_T applied as a change of motion."""
+    moved, still = lt(torch.cat([source, source]), torch.cat([motion, source_motion])).chunk(2)
+    return moved - still
+
+
 class LandmarkNets(nn.Module):
     """L_T and L_a trained together; one module so one forward serves data-parallel training."""
 
@@ -128,19 +139,36 @@ class LandmarkNets(nn.Module):
         self.lt = LandmarkTransformerNet(config)
         self.la = AURegressor(config)
 
-    def forward(self, source: torch.Tensor, motion: torch.Tensor, driving: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Normalised inputs -> (Δl, L_a(l_t), L_a(l_d)); l_t = source + Δl."""
-        delta = self.lt(source, motion)
-        au_t, au_d = self.la(torch.cat([source + delta, driving])).chunk(2)
-        return delta, au_t, au_d
+    def forward(self, source: torch.Tensor, source_motion: torch.Tensor, motion: torch.Tensor, real: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Normalised inputs -> (Δl, L_a(l_t), L_a(l_s), L_a(real)), l_t = source + Δl.
+
+        L_a reads l_t and l_s with its weights held fixed, so eq. 2 on l_t trains L_T only: L_a
+        learns from ``real`` landmarks (with their labels) alone and cannot adapt to L_T's outputs.
+        """
+        delta = displacement(self.lt, source, motion, source_motion)
+        fixed = {name: p.detach() for name, p in self.la.named_parameters()}
+        au_t, au_s = functional_call(self.la, fixed, (torch.cat([source + delta, source]),)).chunk(2)
+        return delta, au_t, au_s, self.la(real)
 
 
-def transform_landmarks(lt: LandmarkTransformerNet, source: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
-    """(B, 68, 2) source landmarks in unit crop coordinates and (B, 20) raw motion -> target landmarks
-    in unit crop coordinates: what an inference backend calls."""
+def transform_landmarks(lt: LandmarkTransformerNet, source: torch.Tensor, motion: torch.Tensor,
+                        source_motion: torch.Tensor) -> torch.Tensor:
+    """(B, 68, 2) source landmarks in unit crop coordinates, (B, 20) raw target and source motion ->
+    target landmarks in unit crop coordinates."""
     src = normalise_landmarks(source)
-    return denormalise_landmarks(src + lt(src, normalise_motion(motion)))
+    return denormalise_landmarks(src + displacement(lt, src, normalise_motion(motion), normalise_motion(source_motion)))
+
+
+class LandmarkTransform(nn.Module):
+    """``transform_landmarks`` as a module: what an inference backend runs through ``TorchRunner``."""
+
+    def __init__(self, lt: LandmarkTransformerNet) -> None:
+        super().__init__()
+        self.lt = lt
+
+    def forward(self, source: torch.Tensor, motion: torch.Tensor, source_motion: torch.Tensor) -> torch.Tensor:
+        return transform_landmarks(self.lt, source, motion, source_motion)
 
 
 def landmark_nets_from_checkpoint(checkpoint: Checkpoint) -> LandmarkNets:

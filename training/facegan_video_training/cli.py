@@ -8,10 +8,11 @@ import typer
 from rich.console import Console
 
 from facegan_video.errors import ConfigError, MediaError
-from facegan_video_training.settings import EPOCHS, TRAIN_DEFAULTS, PrepareSettings
+from facegan_video_training.settings import EPOCHS, TRAIN_DEFAULTS, EditSettings, PrepareSettings
 
 err = Console(stderr=True)
 _PREP = PrepareSettings()
+_EDITS = EditSettings()
 
 
 def prepare(
@@ -128,6 +129,11 @@ def train_lt(
                                  "shapes (identity augmentation)."),
     overfit: int = typer.Option(0, "--overfit", help="Train on this many fixed pairs, no augmentation (a check that "
                                 "the networks can fit the data)."),
+    edits: float = typer.Option(_EDITS.edits, "--edits", help="Synthetic AU edits per real pair (the source's own "
+                                "motion with some AUs changed; eq. 2 against the analysis's own AU reading); "
+                                "0: none."),
+    edit_aus: int = typer.Option(_EDITS.edit_aus, "--edit-aus", help="At most this many AUs changed per edit."),
+    edit_range: float = typer.Option(_EDITS.edit_range, "--edit-range", help="Largest AU change of an edit (0-5)."),
 ) -> None:
     """Train the landmark transformer L_T and its AU regressor L_a (paper Section 3.1, eq. 1-4).
 
@@ -137,7 +143,10 @@ def train_lt(
     from facegan_video_training.tasks.lt import LTTask, LTTaskConfig
     from facegan_video_training.trainer import fit
 
-    if overfit < 0:
-        raise ConfigError("--overfit must be >= 0")
-    task = LTTask(FaceDataset(*data), LTTaskConfig(augment=augment, overfit=overfit))
+    try:
+        cfg = LTTaskConfig(augment=augment, overfit=overfit, edits=edits, edit_aus=edit_aus, edit_range=edit_range)
+    except ValueError:
+        raise ConfigError("--overfit and --edits must be >= 0, --edit-aus >= 1 and --edit-range within (0, 5]"
+                          ) from None
+    task = LTTask(FaceDataset(*data), cfg)
     _report(fit(task, _options(out, epochs, max_steps, batch_size, lr, device, seed, resume, val_every, quiet)), quiet)

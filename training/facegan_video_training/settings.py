@@ -19,3 +19,13 @@ class PrepareSettings:
 #: Hyper-parameters of a new run unless given: the paper's batch size and learning rate for L_T.
 TRAIN_DEFAULTS = {"batch_size": 32, "lr": 2e-4, "seed": 0}
 EPOCHS = 10
+
+
+@dataclass(frozen=True)
+class EditSettings:
+    """Synthetic AU edits of ``train lt`` (``tasks.lt``): how many per real pair, how many AUs each changes
+    and by how much at most (AU units)."""
+
+    edits: float = 1.0
+    edit_aus: int = 3
+    edit_range: float = 3.0
