@@ -20,6 +20,10 @@ from facegan_video.errors import BackendUnavailableError
 DATA_DIR = Path(__file__).with_name("data")
 #: dlib's HOG frontal face detector as ``detector.save()`` writes it (see MODEL_CARD_hog_detector.md).
 HOG_DETECTOR = DATA_DIR / "frontal_face_detector.svm"
+#: Trained network weights shipped with the package, each with a model card beside them in ``DATA_DIR``.
+WEIGHTS_DIR = DATA_DIR / "weights"
+#: The landmark transformer L_T and AU regressor L_a of the ``mlp`` transform (MODEL_CARD_lt_mlp.md).
+LT_WEIGHTS = WEIGHTS_DIR / "lt_mlp.safetensors"
 
 
 @cache

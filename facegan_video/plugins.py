@@ -18,8 +18,8 @@ from typing import Any
 import pluggy
 
 from facegan_video import __version__, hookspecs
-from facegan_video.errors import ConfigError
 from facegan_video.devices import resolve_device
+from facegan_video.errors import ConfigError
 from facegan_video.options import parse_options
 from facegan_video.stages import stage as stage_record
 from facegan_video.types import Backend
@@ -37,6 +37,7 @@ BUILTIN_PLUGINS = {
     "geometric-au": "facegan_video.analysis.aus",
     "smoothing": "facegan_video.analysis.smooth",
     "landmark-transform": "facegan_video.reenact.transform",
+    "mlp-transform": "facegan_video.reenact.mlp",
     "warp-reenact": "facegan_video.reenact.warp",
     "blend-mix": "facegan_video.reenact.blend",
     "ui": "facegan_video.ui.plugin",
