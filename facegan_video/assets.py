@@ -24,6 +24,10 @@ HOG_DETECTOR = DATA_DIR / "frontal_face_detector.svm"
 WEIGHTS_DIR = DATA_DIR / "weights"
 #: The landmark transformer L_T and AU regressor L_a of the ``mlp`` transform (MODEL_CARD_lt_mlp.md).
 LT_WEIGHTS = WEIGHTS_DIR / "lt_mlp.safetensors"
+#: G_r of the ``facegan`` reenactor and G_b of the ``facegan`` mixer (MODEL_CARD_facegan_reenactor.md,
+#: MODEL_CARD_facegan_mixer.md), fp16.
+REENACTOR_WEIGHTS = WEIGHTS_DIR / "facegan_reenactor.safetensors"
+MIXER_WEIGHTS = WEIGHTS_DIR / "facegan_mixer.safetensors"
 
 
 @cache

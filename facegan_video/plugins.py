@@ -40,6 +40,7 @@ BUILTIN_PLUGINS = {
     "mlp-transform": "facegan_video.reenact.mlp",
     "warp-reenact": "facegan_video.reenact.warp",
     "blend-mix": "facegan_video.reenact.blend",
+    "facegan-nets": "facegan_video.reenact.facegan",
     "ui": "facegan_video.ui.plugin",
 }
 

@@ -4,10 +4,15 @@ and the source background without its face and hair in, the composed frame out.
 Both images live in the target face's crop, in [0, 1]. Besides the paper's two images G_b reads the
 two masks that removed their parts (the face's foreground, the background's hole), so a black pixel
 of either image is never mistaken for a removed one. It predicts an RGB image I_c and a mask M, and
-the output is I_r = M * I_c + (1 - M) * I_b: where M is 0 the background is copied exactly. I_c is
-the face I'_fr plus a predicted correction (a deviation: the paper generates I_c outright), so the
-face passes through sharp and the network's work is painting what the moved face uncovered; the
-head starts at zero (I_c = I'_fr, M = 0.5).
+the output is I_r = M * I_c + (1 - M) * I_b: where M is 0 the background is copied exactly.
+
+``residual`` (the default) is a deviation, so little training suffices: both outputs are
+corrections of the obvious composition, pasting the face over the background. I_c is I'_fr plus a
+predicted image and M's logit is the network's plus ``MASK_PRIOR`` times (2 * u - 1), u the union
+of the new face's foreground and the hole; the head starts at zero, so an untrained G_b pastes the
+face over I_b (M about 0.98 on u, 0.02 elsewhere) and leaves the uncovered part of the hole black,
+where training teaches it to paint (M already lets that part of I_c through, so it learns at once)
+and to blend the seam. Without it G_b predicts I_c and M outright (sigmoids), as in the paper.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from facegan_video.nets.unet import Head, UNet, UNetConfig, config_from_dict
 KIND = "mixer"
 #: Prefix of G_b's tensors in a checkpoint.
 PREFIX = "model.mixer."
+#: How strongly M starts at the union of the face and the hole (its logit offset where the union is 0 or 1).
+MASK_PRIOR = 4.0
 
 
 def compose(mask: torch.Tensor, colour: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
@@ -35,9 +42,10 @@ def compose(mask: torch.Tensor, colour: torch.Tensor, background: torch.Tensor) 
 @dataclass(frozen=True)
 class MixerConfig:
     unet: UNetConfig = field(default_factory=UNetConfig)
+    residual: bool = True  # I_c and M as corrections of pasting the face (see the module docstring)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"unet": self.unet.to_dict()}
+        return {"unet": self.unet.to_dict(), "residual": self.residual}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MixerConfig:
@@ -55,12 +63,16 @@ class BackgroundMixer(nn.Module):
         super().__init__()
         self.config = config
         self.unet = UNet(self.INPUTS, config.unet)
-        self.head = Head(config.unet.channels[0], 4, zero=True)
+        self.head = Head(config.unet.channels[0], 4, zero=config.residual)
 
     def forward(self, face: torch.Tensor, foreground: torch.Tensor, background: torch.Tensor, hole: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         out = self.head(self.unet(torch.cat([face, foreground, background, hole], 1)))
-        colour, mask = face + out[:, :3], torch.sigmoid(out[:, 3:])
+        if self.config.residual:
+            either = foreground + hole - foreground * hole  # the new face or where the old one was
+            colour, mask = face + out[:, :3], torch.sigmoid(out[:, 3:] + MASK_PRIOR * (2 * either - 1))
+        else:
+            colour, mask = torch.sigmoid(out[:, :3]), torch.sigmoid(out[:, 3:])
         return compose(mask, colour, background), colour, mask
 
 
