@@ -7,8 +7,9 @@ Landmarks are (68, 2) float32 pixel coordinates in the iBUG 300-W order; boxes a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 

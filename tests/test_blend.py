@@ -12,8 +12,8 @@ from skimage import data
 from facegan_video import hookspecs
 from facegan_video.analysis.detect import HogDetector
 from facegan_video.analysis.landmarks import Dlib68
-from facegan_video.errors import ConfigError
 from facegan_video.assets import FACE_EMBEDDER, SHAPE_68, dlib_model
+from facegan_video.errors import ConfigError
 from facegan_video.reenact import blend
 from facegan_video.reenact.blend import BlendMixer, face_mask
 from facegan_video.types import Backend

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 import typer
-
 from clihelp import assert_clean_error, cli
+
 from facegan_video.cli import app
 
 

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facegan_video.assets import DATA_DIR
 from facegan_video.errors import NoFaceError
 from facegan_video.extract_output import (
     AU_DESCRIPTIONS,
@@ -18,7 +19,6 @@ from facegan_video.extract_output import (
     plot_time_courses,
     read_openface_csv,
 )
-from facegan_video.assets import DATA_DIR
 from facegan_video.types import AU_NAMES, Analysis, FaceRecord
 from facegan_video.video import open_video
 
@@ -61,7 +61,8 @@ def test_columns_are_openface_names_in_openface_order() -> None:
                                      "pose_Tz", "pose_Rx", "pose_Ry", "pose_Rz"]
     assert OPENFACE_COLUMNS[11:13] == ["x_0", "x_1"] and OPENFACE_COLUMNS[78:80] == ["x_67", "y_0"]
     assert OPENFACE_COLUMNS[146] == "y_67"
-    assert OPENFACE_COLUMNS[147:] == [f"AU{n:02d}_r" for n in (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)]
+    au_numbers = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)
+    assert OPENFACE_COLUMNS[147:] == [f"AU{n:02d}_r" for n in au_numbers]
     assert len(OPENFACE_COLUMNS) == len(set(OPENFACE_COLUMNS)) == 164
     assert list(AU_DESCRIPTIONS) == list(AU_NAMES)
 
@@ -117,7 +118,8 @@ def test_csv_round_trip_by_column_name(tmp_path: Path) -> None:
 def test_reads_openface_files_without_spaces_and_with_extra_columns(tmp_path: Path) -> None:
     names = ["frame", "face_id", "timestamp", "confidence", "success", "gaze_0_x", "pose_Rx", "AU12_r", "AU12_c"]
     path = tmp_path / "openface.csv"
-    path.write_text(",".join(names) + "\n" + "1,0,0.000,0.98,1,0.1,0.25,2.50,1.00\n2,0,0.033,0.97,1,0.1,0.26,2.70,1.00\n")
+    rows = "1,0,0.000,0.98,1,0.1,0.25,2.50,1.00\n2,0,0.033,0.97,1,0.1,0.26,2.70,1.00\n"
+    path.write_text(",".join(names) + "\n" + rows)
     cols = read_openface_csv(path)
     assert cols["frame"].tolist() == [1, 2] and cols["frame"].dtype == np.int64
     np.testing.assert_allclose(cols["AU12_r"], [2.5, 2.7])

@@ -7,7 +7,7 @@ positive pitch moves it DOWN (head bowed), positive roll turns the face CLOCKWIS
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -127,7 +127,7 @@ def test_positive_roll_turns_clockwise(sign):
 # --- real clips with head turns --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def analyse(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Pose (N, 3) degrees and landmarks (N, 68, 2) of the largest face, default backends."""
     analyzer = FaceAnalyzer(AnalysisConfig(faces="largest"))

@@ -9,9 +9,9 @@ from facegan_video.analysis.detect import HogDetector
 from facegan_video.analysis.identity import FaceEmbedder, distance
 from facegan_video.analysis.landmarks import Dlib68
 from facegan_video.config import AnalysisConfig
-from facegan_video.reenactment import ReenactOptions, edit, reenact
 from facegan_video.motion import parse_au_edit
 from facegan_video.reenact.transform import similarity_align
+from facegan_video.reenactment import ReenactOptions, edit, reenact
 from facegan_video.video import open_video, read_image
 
 JAW_NOSE = np.r_[0:17, 27:36]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from clihelp import assert_clean_error, cli
 
 from facegan_video.video import open_video, read_image
-from clihelp import assert_clean_error, cli
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from facegan_video import hookspecs
 from facegan_video.analysis import smooth
 from facegan_video.analysis.smooth import NoSmoother, OneEuroFilter, OneEuroSmoother
-from facegan_video.errors import ConfigError
 from facegan_video.assets import DATA_DIR
+from facegan_video.errors import ConfigError
 from facegan_video.types import Analysis, FaceRecord
 
 FPS = 30.0

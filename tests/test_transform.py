@@ -9,8 +9,7 @@ from facegan_video.analysis.aus import GeometricAU
 from facegan_video.analysis.detect import HogDetector
 from facegan_video.analysis.landmarks import Dlib68
 from facegan_video.reenact.transform import AnalyticTransformer, DirectTransformer, similarity_align
-from facegan_video.types import SourceFace
-from facegan_video.types import AU_NAMES
+from facegan_video.types import AU_NAMES, SourceFace
 from facegan_video.video import open_video, read_image
 
 JAW_NOSE = np.r_[0:17, 27:36]

@@ -23,8 +23,7 @@ import numpy as np
 from rich.progress import track
 
 from facegan_video.analysis.aus import au_features, load_calibration
-from facegan_video.analysis.geometry import PoseTracker
-from facegan_video.analysis.geometry import mean_face
+from facegan_video.analysis.geometry import PoseTracker, mean_face
 from facegan_video.analysis.pipeline import FaceAnalyzer
 from facegan_video.config import AnalysisConfig
 from facegan_video.types import AU_NAMES

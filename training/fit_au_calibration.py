@@ -21,8 +21,8 @@ from rich.progress import track
 
 from facegan_video.analysis.aus import au_features
 from facegan_video.analysis.geometry import PoseTracker
-from facegan_video.config import AnalysisConfig
 from facegan_video.analysis.pipeline import FaceAnalyzer
+from facegan_video.config import AnalysisConfig
 from facegan_video.hookspecs import hookimpl
 from facegan_video.plugins import Registry, load_registry
 from facegan_video.types import AU_NAMES, Analysis, Backend

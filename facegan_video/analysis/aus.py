@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from facegan_video.analysis.geometry import PoseTracker, landmark_confidence
+from facegan_video.assets import DATA_DIR
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
-from facegan_video.assets import DATA_DIR
 from facegan_video.options import Option
 from facegan_video.types import AU_NAMES, Analysis, Backend
 

@@ -7,9 +7,9 @@ x right, y down, z away from the camera, origin between the eyes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 import cv2
 import numpy as np

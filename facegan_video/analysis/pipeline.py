@@ -6,7 +6,8 @@ estimation is called once per batch of frames. Memory is bounded by the batch si
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 

@@ -182,7 +182,8 @@ def facegan_video_smoothers() -> list[Backend]:
         Backend("one-euro", OneEuroSmoother,
                 "One-Euro filter (speed-adaptive low-pass); strength=light|medium|strong, scale-free presets",
                 options=(
-                    Option("strength", str, "medium", "preset for boxes, landmarks, pose and AUs", choices=tuple(PRESETS)),
+                    Option("strength", str, "medium", "preset for boxes, landmarks, pose and AUs",
+                           choices=tuple(PRESETS)),
                     Option("min_cutoff", float, None, "landmark/box cutoff frequency (Hz), overrides the preset",
                            low=0, low_open=True),
                     Option("beta", float, None, "landmark/box speed coefficient (per face size per second), "

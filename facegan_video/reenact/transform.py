@@ -10,17 +10,16 @@ shape leaks into the output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from facegan_video.analysis.geometry import PoseFit, PoseTracker, camera_matrix, project
+from facegan_video.assets import DATA_DIR
 from facegan_video.errors import ConfigError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.ibug import ALIGN
-from facegan_video.assets import DATA_DIR
 from facegan_video.options import Option
 from facegan_video.types import AUS, POSE, Backend, Capabilities, SourceFace
 

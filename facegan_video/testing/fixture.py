@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ class RealFace:
         return WarpReenactor().reenact(self.image, self.landmarks, self.targets)
 
 
-@lru_cache(maxsize=None)
+@cache
 def real_face(n_frames: int = 6) -> RealFace:
     """Build (once per process) the :class:`RealFace` fixture with the built-in reference backends.
 

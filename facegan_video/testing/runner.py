@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from facegan_video.errors import BackendUnavailableError, ConfigError
 from facegan_video.options import Option
@@ -69,7 +70,7 @@ def check_options(stage: str, name: str, registry: Any = None) -> list[str]:
             f"creating {stage} backend {name!r} with an unknown option")
     for opt in declared:
         if opt.type in (int, float):
-            _raises((ConfigError,), lambda: reg.create(stage, name, **{opt.name: "not-a-number"}),
+            _raises((ConfigError,), lambda opt=opt: reg.create(stage, name, **{opt.name: "not-a-number"}),
                     f"creating {stage} backend {name!r} with {opt.name}='not-a-number'")
     return []
 

@@ -27,8 +27,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facegan_video.nets.crop import face_scale
 from facegan_video.ibug import BROWS, JAW
+from facegan_video.nets.crop import face_scale
 from facegan_video_training.dataset import SEG_FACE, SEG_HAIR
 
 #: GrabCut resolution (px); labels are upsampled from it.

@@ -9,8 +9,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -122,7 +123,7 @@ class FanLandmarker:
         if "compile" in params:
             kwargs["compile"] = False  # torch.compile's warm-up and cache are not worth it here
         lt = face_alignment.LandmarksType
-        landmarks_type = getattr(lt, "TWO_D", None) or getattr(lt, "_2D")
+        landmarks_type = getattr(lt, "TWO_D", None) or lt._2D
         try:
             self._fa = face_alignment.FaceAlignment(landmarks_type, **kwargs)
         except _NETWORK_ERRORS as exc:
