@@ -3,6 +3,9 @@ option ``train lt`` has plus resolution, progressive training, losses and sample
 
 from __future__ import annotations
 
+import functools
+import inspect
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -47,17 +50,70 @@ WarpOpt = typer.Option(True, "--warp-input/--no-warp-input", help="G_r also read
                        rich_help_panel=Images)
 
 
-def _config(resolution: int, progressive: int, adversarial: str, vgg: Path | None, augment: bool, overfit: int,
-            reenactor=None):
-    from facegan_video_training.tasks.image import ImageTaskConfig
+def _resolved(path: Path | None) -> str | None:
+    return None if path is None else str(path.resolve())
 
-    try:
-        extra = {} if reenactor is None else {"reenactor": reenactor}
-        return ImageTaskConfig(resolution=resolution, progressive_steps=progressive, adversarial=adversarial,
-                               vgg_weights=None if vgg is None else str(vgg.resolve()), augment=augment,
-                               overfit=overfit, **extra)
-    except ValueError as exc:
-        raise ConfigError(f"{exc}; check --resolution, --progressive-steps, --adversarial and --overfit") from None
+
+@dataclass
+class ImageRun:
+    """The options every image command takes, in the order ``--help`` lists them (before the command's
+    own), and the training run they describe."""
+
+    data: list[Path] = DataOpt
+    out: Path = OutOpt
+    epochs: int = EpochsOpt
+    max_steps: int | None = MaxStepsOpt
+    batch_size: int | None = BatchOpt
+    lr: float | None = LrOpt
+    device: str = DeviceOpt
+    seed: int | None = SeedOpt
+    resume: bool = ResumeOpt
+    val_every: int = ValEveryOpt
+    sample_every: int = SampleEveryOpt
+    quiet: bool = QuietOpt
+    resolution: int = ResolutionOpt
+    progressive_steps: int = ProgressiveOpt
+    adversarial: str = AdversarialOpt
+    vgg_weights: Path | None = VggOpt
+    augment: bool = AugmentOpt
+    overfit: int = OverfitOpt
+
+    def dataset(self):
+        from facegan_video_training.dataset import FaceDataset
+
+        return FaceDataset(*self.data)
+
+    def config(self, reenactor=None):
+        from facegan_video_training.tasks.image import ImageTaskConfig
+
+        try:
+            extra = {} if reenactor is None else {"reenactor": reenactor}
+            return ImageTaskConfig(resolution=self.resolution, progressive_steps=self.progressive_steps,
+                                   adversarial=self.adversarial, vgg_weights=_resolved(self.vgg_weights),
+                                   augment=self.augment, overfit=self.overfit, **extra)
+        except ValueError as exc:
+            raise ConfigError(f"{exc}; check --resolution, --progressive-steps, --adversarial and --overfit") from None
+
+    def fit(self, task) -> None:
+        from facegan_video_training.trainer import TrainOptions, fit
+
+        options = TrainOptions(out=self.out, epochs=self.epochs, max_steps=self.max_steps, batch_size=self.batch_size,
+                               lr=self.lr, seed=self.seed, device=self.device, resume=self.resume,
+                               val_every=self.val_every, sample_every=self.sample_every, quiet=self.quiet)
+        _report(fit(task, options), self.quiet)
+
+
+def _image_command(command):
+    """``command(run: ImageRun, **own)`` as typer reads a command: ``ImageRun``'s options, then its own."""
+    shared = list(inspect.signature(ImageRun, eval_str=True).parameters.values())
+    own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+
+    @functools.wraps(command)
+    def run(**options) -> None:
+        command(ImageRun(**{p.name: options.pop(p.name) for p in shared}), **options)
+
+    run.__signature__ = inspect.Signature(shared + own, return_annotation=None)
+    return run
 
 
 def _reenactor_config(path: Path | None, warp: bool):
@@ -70,44 +126,22 @@ def _reenactor_config(path: Path | None, warp: bool):
     return reenactor_from_checkpoint(load_checkpoint(path)).config
 
 
-def _fit(task, out: Path, epochs: int, max_steps: int | None, batch_size: int | None, lr: float | None, device: str,
-         seed: int | None, resume: bool, val_every: int, sample_every: int, quiet: bool) -> None:
-    from facegan_video_training.trainer import TrainOptions, fit
-
-    options = TrainOptions(out=out, epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, seed=seed,
-                           device=device, resume=resume, val_every=val_every, sample_every=sample_every, quiet=quiet)
-    _report(fit(task, options), quiet)
-
-
-def train_reenactor(
-    data: list[Path] = DataOpt, out: Path = OutOpt, epochs: int = EpochsOpt, max_steps: int | None = MaxStepsOpt,
-    batch_size: int | None = BatchOpt, lr: float | None = LrOpt, device: str = DeviceOpt,
-    seed: int | None = SeedOpt, resume: bool = ResumeOpt, val_every: int = ValEveryOpt,
-    sample_every: int = SampleEveryOpt, quiet: bool = QuietOpt, resolution: int = ResolutionOpt,
-    progressive_steps: int = ProgressiveOpt, adversarial: str = AdversarialOpt, vgg_weights: Path | None = VggOpt,
-    augment: bool = AugmentOpt, overfit: int = OverfitOpt, warp_input: bool = WarpOpt,
-) -> None:
+@_image_command
+def train_reenactor(run: ImageRun, warp_input: bool = WarpOpt) -> None:
     """Train the face reenactor G_r with its segmentation head and three discriminators (paper Section 3.2,
     eq. 5-8).
 
     Example: `facegan-video train reenactor --data data/faces --out runs/gr --resolution 256 --progressive-steps 4000`
     """
-    from facegan_video_training.dataset import FaceDataset
     from facegan_video_training.tasks.reenactor import ReenactorTask
 
-    cfg = _config(resolution, progressive_steps, adversarial, vgg_weights, augment, overfit,
-                  _reenactor_config(None, warp_input))
-    _fit(ReenactorTask(FaceDataset(*data), cfg), out, epochs, max_steps, batch_size, lr, device, seed, resume,
-         val_every, sample_every, quiet)
+    cfg = run.config(_reenactor_config(None, warp_input))
+    run.fit(ReenactorTask(run.dataset(), cfg))
 
 
+@_image_command
 def train_mixer(
-    data: list[Path] = DataOpt, out: Path = OutOpt, epochs: int = EpochsOpt, max_steps: int | None = MaxStepsOpt,
-    batch_size: int | None = BatchOpt, lr: float | None = LrOpt, device: str = DeviceOpt,
-    seed: int | None = SeedOpt, resume: bool = ResumeOpt, val_every: int = ValEveryOpt,
-    sample_every: int = SampleEveryOpt, quiet: bool = QuietOpt, resolution: int = ResolutionOpt,
-    progressive_steps: int = ProgressiveOpt, adversarial: str = AdversarialOpt, vgg_weights: Path | None = VggOpt,
-    augment: bool = AugmentOpt, overfit: int = OverfitOpt,
+    run: ImageRun,
     reenactor: Path | None = typer.Option(None, "--reenactor", exists=True, dir_okay=False, help="A trained G_r "
                                           "checkpoint whose faces G_b learns to mix (default: the driving frame's "
                                           "own face, as from a perfect reenactor).", rich_help_panel=Images),
@@ -116,22 +150,15 @@ def train_mixer(
 
     Example: `facegan-video train mixer --data data/faces --out runs/gb --resolution 128`
     """
-    from facegan_video_training.dataset import FaceDataset
     from facegan_video_training.tasks.mixer import MixerTask
 
-    cfg = _config(resolution, progressive_steps, adversarial, vgg_weights, augment, overfit,
-                  _reenactor_config(reenactor, True) if reenactor else None)
-    task = MixerTask(FaceDataset(*data), cfg, None if reenactor is None else str(reenactor.resolve()))
-    _fit(task, out, epochs, max_steps, batch_size, lr, device, seed, resume, val_every, sample_every, quiet)
+    cfg = run.config(_reenactor_config(reenactor, True) if reenactor else None)
+    run.fit(MixerTask(run.dataset(), cfg, _resolved(reenactor)))
 
 
+@_image_command
 def train_joint(
-    data: list[Path] = DataOpt, out: Path = OutOpt, epochs: int = EpochsOpt, max_steps: int | None = MaxStepsOpt,
-    batch_size: int | None = BatchOpt, lr: float | None = LrOpt, device: str = DeviceOpt,
-    seed: int | None = SeedOpt, resume: bool = ResumeOpt, val_every: int = ValEveryOpt,
-    sample_every: int = SampleEveryOpt, quiet: bool = QuietOpt, resolution: int = ResolutionOpt,
-    progressive_steps: int = ProgressiveOpt, adversarial: str = AdversarialOpt, vgg_weights: Path | None = VggOpt,
-    augment: bool = AugmentOpt, overfit: int = OverfitOpt, warp_input: bool = WarpOpt,
+    run: ImageRun, warp_input: bool = WarpOpt,
     reenactor: Path | None = typer.Option(None, "--reenactor", exists=True, dir_okay=False, help="Start G_r from this "
                                           "`train reenactor` checkpoint (its configuration wins over "
                                           "--warp-input).", rich_help_panel=Images),
@@ -143,14 +170,10 @@ def train_joint(
     Example: `facegan-video train joint --data data/faces --out runs/joint --reenactor runs/gr/best.safetensors
     --mixer runs/gb/best.safetensors`
     """
-    from facegan_video_training.dataset import FaceDataset
     from facegan_video_training.tasks.joint import JointTask
 
-    cfg = _config(resolution, progressive_steps, adversarial, vgg_weights, augment, overfit,
-                  _reenactor_config(reenactor, warp_input))
-    task = JointTask(FaceDataset(*data), cfg, None if reenactor is None else str(reenactor.resolve()),
-                     None if mixer is None else str(mixer.resolve()))
-    _fit(task, out, epochs, max_steps, batch_size, lr, device, seed, resume, val_every, sample_every, quiet)
+    cfg = run.config(_reenactor_config(reenactor, warp_input))
+    run.fit(JointTask(run.dataset(), cfg, _resolved(reenactor), _resolved(mixer)))
 
 
 def export(
