@@ -191,10 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.skip_reenact:
         results["backends"] = bench_backends(args.repeats, log)
         results["end_to_end"] = bench_end_to_end(args.frames, args.repeats, log)
-    results["peak_rss_mb"] = common.peak_rss_mb()
-    results["loadavg_at_end"] = common.loadavg()
-    common.report(results, args, print_report, markdown)
-    return results
+    return common.finish(results, args, print_report, markdown)
 
 
 if __name__ == "__main__":

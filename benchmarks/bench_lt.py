@@ -132,10 +132,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 log(f"  {what}, {n} thread(s), batch {batch}: {row['us_per_frame']:.2f} µs/frame")
                 results["rows"].append(row)
     torch.set_num_threads(default)
-    results["peak_rss_mb"] = common.peak_rss_mb()
-    results["loadavg_at_end"] = common.loadavg()
-    common.report(results, args, print_report, markdown)
-    return results
+    return common.finish(results, args, print_report, markdown)
 
 
 if __name__ == "__main__":

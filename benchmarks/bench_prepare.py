@@ -104,10 +104,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     one = next((r for r in results["rows"] if r["workers"] == 1), None)
     for row in results["rows"]:
         row["speedup"] = row["fps"] / one["fps"] if one else None
-    results["peak_rss_mb"] = common.peak_rss_mb()
-    results["loadavg_at_end"] = common.loadavg()
-    common.report(results, args, print_report, markdown)
-    return results
+    return common.finish(results, args, print_report, markdown)
 
 
 if __name__ == "__main__":

@@ -291,3 +291,13 @@ def report(results: dict[str, Any], args: argparse.Namespace, printer: Callable[
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(to_markdown(results))
+
+
+def finish(results: dict[str, Any], args: argparse.Namespace, printer: Callable[[dict[str, Any]], None],
+           to_markdown: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    """The whole run's peak memory and the load at its end into ``results``, then ``report``; returns
+    ``results`` (benchmarks that record memory per case end with ``report`` instead)."""
+    results["peak_rss_mb"] = peak_rss_mb()
+    results["loadavg_at_end"] = loadavg()
+    report(results, args, printer, to_markdown)
+    return results
