@@ -56,23 +56,38 @@ def _check_resolution(resolution: int, multiple: int) -> None:
         raise ConfigError(f"facegan: resolution must be a multiple of {multiple}, got {resolution}")
 
 
-class FaceganReenactor:
-    """G_r from a ``train reenactor`` or ``train joint`` checkpoint (default: the shipped weights)."""
+class _Network:
+    """A network from a checkpoint (default: the ``shipped`` weights), run batched through ``TorchRunner``
+    at crops of side ``resolution``; ``_load`` says how the checkpoint becomes the network."""
+
+    shipped: Path
 
     def __init__(self, checkpoint: Path | None = None, resolution: int = RESOLUTION, batch_size: int = BATCH_SIZE,
                  precision: str = "auto", device: str = "cpu") -> None:
-        # torch is imported here, not with the plugin, so commands that never build this backend start fast
+        # torch is imported here, not with the plugin, so commands that never build these backends start fast
         from facegan_video.checkpoint import load_checkpoint
         from facegan_video.inference import TorchRunner
+
+        self.resolution = resolution
+        network, inference = self._load(load_checkpoint(_weights(checkpoint, self.shipped)))
+        _check_resolution(resolution, network.config.unet.multiple)
+        self.runner = TorchRunner(inference, device, batch_size, precision)
+
+
+class FaceganReenactor(_Network):
+    """G_r from a ``train reenactor`` or ``train joint`` checkpoint (default: the shipped weights)."""
+
+    shipped = REENACTOR_WEIGHTS
+
+    def _load(self, checkpoint):
+        """G_r and its inference module; the warp variant also reads the warp reenactor's frames."""
         from facegan_video.nets.reenactor import ReenactorInference, reenactor_from_checkpoint
         from facegan_video.reenact.warp import WarpReenactor
 
-        network = reenactor_from_checkpoint(load_checkpoint(_weights(checkpoint, REENACTOR_WEIGHTS)))
-        _check_resolution(resolution, network.config.unet.multiple)
-        self.resolution = resolution
-        self.runner = TorchRunner(ReenactorInference(network), device, batch_size, precision)
-        self._warp = WarpReenactor(work_size=resolution) if network.config.warp else None
+        network = reenactor_from_checkpoint(checkpoint)
+        self._warp = WarpReenactor(work_size=self.resolution) if network.config.warp else None
         self._source: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # image, landmarks, segmentation
+        return network, ReenactorInference(network)
 
     def reenact(self, source: np.ndarray, source_landmarks: np.ndarray, target_landmarks: np.ndarray
                 ) -> tuple[np.ndarray, Segmentation]:
@@ -116,19 +131,17 @@ class FaceganReenactor:
         return self._source[2]
 
 
-class FaceganMixer:
+class FaceganMixer(_Network):
     """G_b from a ``train mixer`` or ``train joint`` checkpoint (default: the shipped weights)."""
 
-    def __init__(self, checkpoint: Path | None = None, resolution: int = RESOLUTION, batch_size: int = BATCH_SIZE,
-                 precision: str = "auto", device: str = "cpu") -> None:
-        from facegan_video.checkpoint import load_checkpoint
-        from facegan_video.inference import TorchRunner
+    shipped = MIXER_WEIGHTS
+
+    @staticmethod
+    def _load(checkpoint):
         from facegan_video.nets.mixer import MixerInference, mixer_from_checkpoint
 
-        network = mixer_from_checkpoint(load_checkpoint(_weights(checkpoint, MIXER_WEIGHTS)))
-        _check_resolution(resolution, network.config.unet.multiple)
-        self.resolution = resolution
-        self.runner = TorchRunner(MixerInference(network), device, batch_size, precision)
+        network = mixer_from_checkpoint(checkpoint)
+        return network, MixerInference(network)
 
     def mix(self, source: np.ndarray, reenacted: np.ndarray, target_landmarks: np.ndarray,
             background: np.ndarray | None = None, *, source_landmarks: np.ndarray | None = None,
@@ -172,31 +185,29 @@ def _foreground(probs: np.ndarray) -> np.ndarray:
     return (probs[..., 1].astype(np.float32) + probs[..., 2]) / 255.0
 
 
-def _options(kind: str, weights: str) -> tuple[Option, ...]:
-    return (
+def _backend(factory: type, kind: str, description: str) -> list[Backend]:
+    """The ``facegan`` backend of ``kind`` (reenactor or mixer): its options (the shipped weights' model
+    card is MODEL_CARD_facegan_KIND.md), on a device, with a segmentation from reenactor to mixer."""
+    options = (
         Option("checkpoint", Path, None, f"a checkpoint from `facegan-video train {kind}` or `train joint` "
-               f"(default: the shipped weights, {weights})", exists=True),
+               f"(default: the shipped weights, MODEL_CARD_facegan_{kind}.md)", exists=True),
         Option("resolution", int, RESOLUTION, "crop side the network runs at (a multiple of 32; it was trained "
                "at 256)", low=32, high=1024),
         Option("batch_size", int, BATCH_SIZE, "crops per network call", low=1),
         Option("precision", str, "auto", "autocast dtype: auto is bfloat16 (or float16) on CUDA, float32 elsewhere",
                choices=PRECISIONS),
     )
+    return [Backend("facegan", factory, description, options=options,
+                    capabilities=Capabilities(device=True, segmentation=True, batch_size=BATCH_SIZE))]
 
 
 @hookimpl
 def facegan_video_reenactors() -> list[Backend]:
-    return [Backend("facegan", FaceganReenactor,
-                    "the paper's G_r: a U-Net on the source crop, the target-landmark heatmap and (shipped) the warp, "
-                    "with a face/hair/background segmentation head",
-                    options=_options("reenactor", "MODEL_CARD_facegan_reenactor.md"),
-                    capabilities=Capabilities(device=True, segmentation=True, batch_size=BATCH_SIZE))]
+    return _backend(FaceganReenactor, "reenactor", "the paper's G_r: a U-Net on the source crop, the target-landmark "
+                    "heatmap and (shipped) the warp, with a face/hair/background segmentation head")
 
 
 @hookimpl
 def facegan_video_mixers() -> list[Backend]:
-    return [Backend("facegan", FaceganMixer,
-                    "the paper's G_b: a U-Net that fills the background the face uncovers and composes "
-                    "I_r = M*I_c + (1-M)*I_b (eq. 9); needs the facegan reenactor's segmentation",
-                    options=_options("mixer", "MODEL_CARD_facegan_mixer.md"),
-                    capabilities=Capabilities(device=True, segmentation=True, batch_size=BATCH_SIZE))]
+    return _backend(FaceganMixer, "mixer", "the paper's G_b: a U-Net that fills the background the face uncovers "
+                    "and composes I_r = M*I_c + (1-M)*I_b (eq. 9); needs the facegan reenactor's segmentation")
