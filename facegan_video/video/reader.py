@@ -64,6 +64,14 @@ def _reason(exc: Exception) -> str:
     return str(getattr(exc, "strerror", None) or exc).rstrip(".")
 
 
+def _open_input(p: Path, what: str, hint: str) -> av.container.InputContainer:
+    """``p`` opened by FFmpeg; one it cannot read is a ``MediaError`` saying what it was read as and ``hint``."""
+    try:
+        return av.open(str(p))
+    except av.FFmpegError as exc:
+        raise MediaError(f"cannot read {p} as {what}: {_reason(exc)}; {hint}") from None
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """RGB uint8 of a still image; cv2.imread applies the EXIF orientation, so the result is upright."""
     p = _check_file(path)
@@ -210,12 +218,7 @@ def open_video(path: str | os.PathLike, *, max_frames: int | None = None) -> Fra
         h, w = image.shape[:2]
         info = VideoInfo(str(p), w, h, IMAGE_FPS, 1, None, 0, has_audio=False, is_image=True)
         return FrameSource(info, (frame for frame in [Frame(0, 0.0, image)]))
-    try:
-        container = av.open(str(p))
-    except av.FFmpegError as exc:
-        raise MediaError(
-            f"cannot read {p} as video or image: {_reason(exc)}; check it is a complete video file"
-        ) from None
+    container = _open_input(p, "video or image", "check it is a complete video file")
     try:
         losses = _Losses()
         info, stream, first, rest = _probe(p, container, losses)

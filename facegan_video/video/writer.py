@@ -15,11 +15,11 @@ import av
 import cv2
 import numpy as np
 
-from facegan_video.errors import MediaError, OutputError
+from facegan_video.errors import OutputError
 from facegan_video.observe import Observers
 from facegan_video.video.atomic import AtomicTarget, CommitOnExit, check_output
 from facegan_video.video.formats import VIDEO_CONTAINERS
-from facegan_video.video.reader import _check_file, _reason
+from facegan_video.video.reader import _check_file, _open_input, _reason
 
 #: Preferred first; "h264" picks whatever H.264 encoder the FFmpeg build has.
 _VIDEO_CODECS = ("libx264", "h264", "mpeg4")
@@ -61,13 +61,7 @@ class _AudioTrack:
     @classmethod
     def open(cls, path: str | os.PathLike, offset: float) -> _AudioTrack | None:
         """None when the file has no audio: a silent driving clip just gives a silent result."""
-        p = _check_file(path)
-        try:
-            container = av.open(str(p))
-        except av.FFmpegError as exc:
-            raise MediaError(
-                f"cannot read {p} as an audio source: {_reason(exc)}; pass a video or audio file"
-            ) from None
+        container = _open_input(_check_file(path), "an audio source", "pass a video or audio file")
         if not container.streams.audio:
             container.close()
             return None
