@@ -81,6 +81,11 @@ class FrameSample:
     motion: np.ndarray  # (20,) float32
 
 
+def _opened(name: str) -> cached_property:
+    """``Track``'s array ``name``, opened (``Track._array``) the first time it is read."""
+    return cached_property(lambda track: track._array(name))
+
+
 class Track:
     """Memory-mapped arrays of one track; images are read only when asked for."""
 
@@ -99,21 +104,10 @@ class Track:
                                "delete its clip folder and run prepare again")
         return arr
 
-    @cached_property
-    def frames(self) -> np.ndarray:
-        return self._array("frames")
-
-    @cached_property
-    def seg(self) -> np.ndarray:
-        return self._array("seg")
-
-    @cached_property
-    def landmarks(self) -> np.ndarray:
-        return self._array("landmarks")
-
-    @cached_property
-    def motion(self) -> np.ndarray:
-        return self._array("motion")
+    frames = _opened("frames")
+    seg = _opened("seg")
+    landmarks = _opened("landmarks")
+    motion = _opened("motion")
 
     def sample(self, index: int, size: int | None = None) -> FrameSample:
         """Frame ``index`` resized to ``size`` (area filter for the image, nearest for the labels)."""
