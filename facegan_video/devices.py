@@ -9,6 +9,8 @@ from __future__ import annotations
 from facegan_video.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Network precisions a torch backend accepts (``inference.autocast_dtype`` says what each means).
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 
 def check_device(name: str) -> str:

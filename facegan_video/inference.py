@@ -13,10 +13,8 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 
-from facegan_video.devices import resolve_device
+from facegan_video.devices import PRECISIONS, resolve_device
 from facegan_video.errors import ConfigError
-
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 
 def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:

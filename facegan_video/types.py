@@ -191,15 +191,13 @@ class Capabilities:
     face row), for appearance-based analysers; ``driving_landmarks``: a landmark transformer needs
     the driving landmarks, so it cannot serve ``edit``; ``segmentation``: a reenactor returns a
     ``Segmentation`` with its frames, a mixer needs one (the pipeline refuses a mixer that needs it
-    with a reenactor that gives none); ``batch_size``: frames per call the backend works best with
-    (the pipeline's ``--batch-size`` otherwise).
+    with a reenactor that gives none). Network batching is each backend's own ``batch_size`` option.
     """
 
     device: bool = False
     frames: bool = False
     driving_landmarks: bool = False
     segmentation: bool = False
-    batch_size: int | None = None
 
 
 @dataclass

@@ -69,6 +69,18 @@ def test_top_level_help_and_version():
     assert proc.returncode == 0 and proc.stdout.strip() == f"facegan-video {__version__}"
 
 
+def test_start_up_loads_every_plugin_without_torch():
+    """Every built-in and installed backend is listed without importing torch, so weights-free commands
+    start in well under a second; only building a network backend imports it."""
+    import subprocess
+
+    code = ("import sys; from facegan_video.plugins import load_registry; reg = load_registry(); "
+            "assert 'facegan' in reg.backends('reenact') and 'mlp' in reg.backends('transform'), reg; "
+            "assert 'torch' not in sys.modules, [m for m in sys.modules if m.startswith('facegan')]")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
 # --- output names must match what is written --------------------------------------------------------
 
 

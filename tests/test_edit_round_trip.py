@@ -58,6 +58,7 @@ def test_round_trip_meets_the_issue_target(trips: list[RoundTrip]) -> None:
 @pytest.mark.slow
 def test_round_trip_keeps_what_was_measured(trips: list[RoundTrip]) -> None:
     """No regression from the model card's table: as many passes, and every edit raises its own AU."""
-    assert [int(t.passed.sum()) for t in trips] >= list(MEASURED)
+    passes = [int(t.passed.sum()) for t in trips]
+    assert all(p >= m for p, m in zip(passes, MEASURED)), passes
     for t in trips:
         assert (t.own > 0).sum() >= 15, (t.portrait, t.own.round(2).tolist())

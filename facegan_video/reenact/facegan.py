@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from facegan_video.assets import MIXER_WEIGHTS, REENACTOR_WEIGHTS
+from facegan_video.devices import PRECISIONS
 from facegan_video.errors import BackendUnavailableError, ConfigError, FaceganError
 from facegan_video.hookspecs import hookimpl
-from facegan_video.inference import PRECISIONS
 from facegan_video.options import Option
 from facegan_video.reenact import same_image
 from facegan_video.reenact.crops import Crops
@@ -198,7 +198,7 @@ def _backend(factory: type, kind: str, description: str) -> list[Backend]:
                choices=PRECISIONS),
     )
     return [Backend("facegan", factory, description, options=options,
-                    capabilities=Capabilities(device=True, segmentation=True, batch_size=BATCH_SIZE))]
+                    capabilities=Capabilities(device=True, segmentation=True))]
 
 
 @hookimpl
