@@ -157,6 +157,32 @@ def test_a_new_source_or_background_replaces_the_cached_one(source, face, moved)
                                                    data.chelsea()))
 
 
+def test_an_edited_source_with_the_same_landmarks_replaces_the_cached_one(source, face, moved):
+    """Only the pixels the cached facts came from are compared: the face's rectangle, and the whole
+    source once a background was given."""
+    frame, target, _ = moved
+    lm = face[1]
+    x0, y0 = np.floor(lm.min(0)).astype(int)
+    darker = source.copy()
+    darker[y0:, x0:] //= 2
+    cleared = darker.copy()
+    cleared[:40] = 0
+    mixer = Mixer()
+    for edited, background in ((source, None), (darker, None), (cleared, data.coffee()), (darker, data.coffee()),
+                               (cleared, None)):
+        np.testing.assert_array_equal(mixer.mix(edited, frame[None], target[None], background, source_landmarks=lm),
+                                      Mixer().mix(edited, frame[None], target[None], background, source_landmarks=lm))
+
+
+@pytest.mark.parametrize("rect, size", [((3, 5, 50, 41), (12, 7)), ((10, 10, 70, 70), (20, 20)),
+                                        ((0, 0, 512, 512), (512, 512)), ((100, 37, 499, 400), (29, 31))])
+def test_grid_shrink_is_the_area_filter(source, rect, size):
+    grid = blend._Grid(rect, size)
+    for image in (source, source[..., 0]):
+        np.testing.assert_array_equal(grid.shrink(image), cv2.resize(image[grid.slices], size,
+                                                                     interpolation=cv2.INTER_AREA))
+
+
 def test_frames_without_target_landmarks_take_the_source_face_region(source, face, moved):
     box, lm = face
     frame, _, _ = moved

@@ -124,6 +124,23 @@ def test_batch_equals_single_calls_and_is_deterministic(face) -> None:
     np.testing.assert_array_equal(batch, reenactor.reenact(image, lm, targets))
 
 
+def test_an_edited_source_with_the_same_landmarks_is_rendered_afresh(face) -> None:
+    """The per-source cache keeps only the face's pixels: an edit inside the face (its colours) or far
+    from it (pixels the warp reads from each call's source) renders as a new reenactor would."""
+    image, _, lm = face
+    target = _expression(lm, OPEN, eyes_closed=True)[None]
+    reenactor = WarpReenactor()
+    reenactor.reenact(image, lm, target)
+    x0, y0 = np.floor(lm.min(0)).astype(int)
+    darker = image.copy()
+    darker[y0:, x0:] //= 2  # the face's colours change
+    cleared = darker.copy()
+    cleared[:40] = 0  # above the face
+    for edited in (darker, cleared):
+        np.testing.assert_array_equal(reenactor.reenact(edited, lm, target),
+                                      WarpReenactor().reenact(edited, lm, target))
+
+
 def test_extreme_motion_stays_inside_the_frame(face) -> None:
     """A target far outside any real expression (jaw above the nose, head far away) must not smear the
     background: the mesh folds are clamped and everything beyond the fixed frame is the source."""
