@@ -7,7 +7,7 @@ import numpy as np
 
 
 def same_image(a: np.ndarray, b: np.ndarray) -> bool:
-    """Exact equality of two images in one pass: the per-source caches compare every call's source
-    with the cached one, and ``np.array_equal`` (a full-size boolean temporary) is 4x slower on a
-    2048x2048 frame."""
+    """Exact equality of two images in one pass: the per-source caches compare, on every call, the part
+    of the source they depend on with the cached one, and ``np.array_equal`` (a full-size boolean
+    temporary) is 4x slower on a 2048x2048 frame."""
     return a.shape == b.shape and a.dtype == b.dtype and (a.size == 0 or cv2.norm(a, b, cv2.NORM_INF) == 0)
