@@ -3,6 +3,7 @@ exact resumption, clean errors, and two data-parallel processes under torchrun."
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -82,7 +83,10 @@ def test_train_one_epoch_then_resume(dataset: Path, tmp_path: Path) -> None:
     best = load_checkpoint(run / "best.safetensors", kind=KIND)
     assert not any(k.startswith("optim.") for k in best.tensors)  # weights only
     landmark_nets_from_checkpoint(best)
-    assert list((run / "tensorboard").iterdir()), "no TensorBoard event file"
+    if importlib.util.find_spec("tensorboard"):  # the training distribution's optional extra (CI installs it)
+        assert list((run / "tensorboard").iterdir()), "no TensorBoard event file"
+    else:
+        assert not (run / "tensorboard").exists()
 
     again = cli("train", "lt", "--data", dataset, "--out", run, "--epochs", 2, "--device", "cpu", "--resume")
     assert again.returncode == 0, again.stderr
