@@ -1,4 +1,4 @@
-"""The extract benchmark runs end to end and reports every stage; no speed thresholds (machines differ)."""
+"""The benchmarks run end to end and report every stage, network and batch asked for (no speed thresholds)."""
 
 from __future__ import annotations
 
@@ -122,3 +122,33 @@ def test_suite_quick_reports_every_section(shared_clips: Path, tmp_path: Path) -
         assert positive(floor["decode_encode_fps"]) and positive(floor["decode_fps"])
     assert positive(results["peak_rss_mb"])
     assert results["rows"]
+
+
+def _bench(tmp_path: Path, name: str, *args: str) -> dict:
+    out = tmp_path / f"{name}.json"
+    proc = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *args, "--json", str(out), "--quiet"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+@pytest.mark.benchmark
+def test_bench_image_nets_reports_each_network_size_and_batch(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    results = _bench(tmp_path, "bench_image_nets", "--sizes", "64", "128", "--batch", "1", "2", "--seconds", "0.05",
+                     "--repeats", "1", "--skip-reenact")
+    rows = {(r["network"], r["size"], r["batch"]): r for r in results["networks"]}
+    assert set(rows) == {(n, s, b) for n in ("G_r", "G_b") for s in (64, 128) for b in (1, 2)}
+    for row in rows.values():
+        assert row["ms_per_frame"] > 0 and row["ms_per_call"] == pytest.approx(row["ms_per_frame"] * row["batch"])
+    assert "backends" not in results and "end_to_end" not in results  # --skip-reenact: the networks only
+
+
+@pytest.mark.benchmark
+def test_bench_lt_reports_network_and_backend(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    results = _bench(tmp_path, "bench_lt", "--batch", "1", "8", "--threads", "1", "--seconds", "0.05", "--repeats", "1")
+    rows = {(r["what"], r["batch"]) for r in results["rows"]}
+    assert rows == {(w, b) for w in ("network", "mlp backend") for b in (1, 8)}
+    assert all(r["us_per_frame"] > 0 and r["threads"] == 1 for r in results["rows"])
+    assert results["settings"]["parameters"] > 0
