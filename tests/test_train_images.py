@@ -4,7 +4,6 @@ resumption, one-line errors and two data-parallel processes under torchrun."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from clihelp import assert_clean_error, cli
-from trainhelp import three_clip_dataset
+from trainhelp import run_metrics, three_clip_root
 
 pytest.importorskip("facegan_video_training")
 
@@ -37,13 +36,7 @@ SMALL = UNetConfig((8, 16, 32))
 
 @pytest.fixture(scope="module")
 def dataset(shared_clips, tmp_path_factory) -> Path:
-    prepared = three_clip_dataset(shared_clips, tmp_path_factory)
-    assert prepared.returncode == 0, prepared.stderr
-    return prepared.root
-
-
-def _metrics(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return three_clip_root(shared_clips, tmp_path_factory)
 
 
 def test_train_help_lists_every_task() -> None:
@@ -193,6 +186,6 @@ def test_two_processes_under_torchrun(dataset: Path, tmp_path: Path) -> None:
     ckpt = load_checkpoint(run / "last.safetensors", kind="reenactor")
     assert ckpt.state["run"]["world_size"] == 2 and ckpt.step == 2
     assert proc.stderr.count("step 2 (epoch") == 1  # only rank 0 reports
-    vals = [m for m in _metrics(run) if m["split"] == "val"]
+    vals = [m for m in run_metrics(run) if m["split"] == "val"]
     assert len(vals) == 1 and np.isfinite(vals[0]["l1"]) and np.isfinite(vals[0]["warp_l1"])
     assert len(list((run / "samples").glob("*.png"))) == 1  # rank 0 draws

@@ -4,7 +4,6 @@ exact resumption, clean errors, and two data-parallel processes under torchrun."
 from __future__ import annotations
 
 import importlib.util
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from clihelp import assert_clean_error, cli
-from trainhelp import three_clip_dataset
+from trainhelp import run_metrics, three_clip_root
 
 pytest.importorskip("facegan_video_training")
 
@@ -33,13 +32,7 @@ from facegan_video_training.trainer import TrainOptions, fit  # noqa: E402
 
 @pytest.fixture(scope="module")
 def dataset(shared_clips, tmp_path_factory) -> Path:
-    prepared = three_clip_dataset(shared_clips, tmp_path_factory)
-    assert prepared.returncode == 0, prepared.stderr
-    return prepared.root
-
-
-def _metrics(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return three_clip_root(shared_clips, tmp_path_factory)
 
 
 def test_overfitting_64_real_pairs_lowers_the_loss_tenfold(dataset: Path, tmp_path: Path) -> None:
@@ -93,7 +86,7 @@ def test_train_one_epoch_then_resume(dataset: Path, tmp_path: Path) -> None:
     resumed = load_checkpoint(run / "last.safetensors", kind=KIND)
     assert resumed.step == 2 * steps and resumed.epoch == 2
     assert f"from step {steps} to {2 * steps}" in again.stderr
-    val_steps = [m["step"] for m in _metrics(run) if m["split"] == "val"]
+    val_steps = [m["step"] for m in run_metrics(run) if m["split"] == "val"]
     assert val_steps == [steps, 2 * steps]
 
 
@@ -144,5 +137,5 @@ def test_two_processes_under_torchrun(dataset: Path, tmp_path: Path) -> None:
     assert ckpt.state["run"]["world_size"] == 2
     assert ckpt.step == -(-per_rank // 32)  # each process did its half of the epoch
     assert proc.stderr.count("(epoch 1)") == 1  # only rank 0 reports
-    vals = [m for m in _metrics(run) if m["split"] == "val"]
+    vals = [m for m in run_metrics(run) if m["split"] == "val"]
     assert len(vals) == 1 and np.isfinite(vals[0]["landmark_px"])

@@ -6,6 +6,7 @@ inputs; the first run's wall time is kept so a test can compare a resumed run wi
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,3 +48,17 @@ def three_clip_dataset(shared_clips: Path, tmp_path_factory: pytest.TempPathFact
         proc = cli("prepare", *inputs, broken, "-o", root, "--val-fraction", VAL_FRACTION, timeout=600)
         _CACHE["faces"] = Prepared(root, inputs, broken, time.perf_counter() - t0, proc.stderr, proc.returncode)
     return _CACHE["faces"]
+
+
+def three_clip_root(shared_clips: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The prepared dataset's folder, for the training tests (which need the preparation to have worked)."""
+    prepared = three_clip_dataset(shared_clips, tmp_path_factory)
+    assert prepared.returncode == 0, prepared.stderr
+    return prepared.root
+
+
+def run_metrics(run: Path) -> list[dict]:
+    """Every record of a training run's metrics log, in order."""
+    from facegan_video_training.runlog import METRICS_FILE
+
+    return [json.loads(line) for line in (run / METRICS_FILE).read_text().splitlines()]
