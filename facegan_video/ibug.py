@@ -47,6 +47,13 @@ MIRROR = np.array(
 )
 
 
+def mirror_points(landmarks: np.ndarray, width: float) -> np.ndarray:
+    """Landmarks of the left-right flipped image of ``width`` pixels, in iBUG order again."""
+    out = landmarks[..., MIRROR, :].copy()
+    out[..., 0] = width - 1 - out[..., 0]
+    return out
+
+
 def eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(left, right) eye centres: the means of each eye's six points."""
     lm = np.asarray(landmarks)

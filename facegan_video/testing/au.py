@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from facegan_video.testing.common import _frozen, _mirror, _require, _unchanged
+from facegan_video.ibug import mirror_points
+from facegan_video.testing.common import _frozen, _require, _unchanged
 from facegan_video.testing.fixture import RealFace
 from facegan_video.types import AU_NAMES, Analysis, AUEstimator, Capabilities
 
@@ -72,7 +73,7 @@ def check_au_estimator(au: Any, face: RealFace, capabilities: Capabilities = Cap
              f"astronaut: the head is near frontal, got pose_r {one[0].pose_r} rad")
     _require(one[0].confidence >= 0.5, f"astronaut: confidence {one[0].confidence} for a clear real face")
     w = face.image.shape[1]
-    mirrored = _au_call(au, _mirror(face.landmarks, w)[None], face.image_size, None,
+    mirrored = _au_call(au, mirror_points(face.landmarks, w)[None], face.image_size, None,
                         [np.ascontiguousarray(face.image[:, ::-1])], frames)
     _check_analysis(mirrored[0], provides, "mirrored astronaut")
     expect = one[0].pose_r * np.array([1, -1, -1])

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from facegan_video.errors import FaceganError
-from facegan_video.ibug import MIRROR, eye_corner_distance
+from facegan_video.ibug import eye_corner_distance
 
 #: Errors a backend may raise for malformed input (wrong shapes or dtypes).
 INPUT_ERRORS = (ValueError, TypeError, FaceganError)
@@ -27,13 +27,6 @@ def _require(condition: Any, message: str) -> None:
 def _iod(landmarks: np.ndarray) -> float:
     """Outer-eye-corner distance: the face's scale."""
     return float(eye_corner_distance(landmarks))
-
-
-def _mirror(landmarks: np.ndarray, width: int) -> np.ndarray:
-    """Landmarks of the horizontally flipped image, in iBUG order again."""
-    out = landmarks[..., MIRROR, :].copy()
-    out[..., 0] = width - 1 - out[..., 0]
-    return out
 
 
 def _check_landmarks(pts: Any, shape: tuple[int, ...], what: str) -> np.ndarray:

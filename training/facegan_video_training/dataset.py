@@ -108,6 +108,7 @@ class Track:
     seg = _opened("seg")
     landmarks = _opened("landmarks")
     motion = _opened("motion")
+    crop = _opened("crop")
 
     def sample(self, index: int, size: int | None = None) -> FrameSample:
         """Frame ``index`` resized to ``size`` (area filter for the image, nearest for the labels)."""

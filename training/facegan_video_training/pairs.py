@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facegan_video.ibug import MIRROR
+from facegan_video.ibug import mirror_points
 from facegan_video.reenact.warp import WarpReenactor
 from facegan_video_training.dataset import FaceDataset, Track, sample_partners
 
@@ -51,7 +51,7 @@ class ImagePairs:
         lengths = np.array([t.info.length for t in self.tracks], np.int64)
         self.owner = np.repeat(np.arange(len(self.tracks)), lengths)
         self.first = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        self.crops = [np.load(t.info.path / "crop.npy").astype(np.float64) for t in self.tracks]
+        self.crops = [np.asarray(t.crop, np.float64) for t in self.tracks]
         self.warp = warp
 
     def __len__(self) -> int:
@@ -82,16 +82,9 @@ class ImagePairs:
         if flip:
             for k in (0, 1, 3, 4):
                 out[k] = np.ascontiguousarray(out[k][:, ::-1])
-            out[2], out[5] = (_mirror_points(p, size) for p in (out[2], out[5]))
+            out[2], out[5] = (mirror_points(p, size) for p in (out[2], out[5]))
         if self.warp:
             out.append(WarpReenactor(work_size=size).reenact(out[0], out[2], out[5][None])[0])
         else:
             out.append(np.zeros((0,), np.uint8))
         return tuple(out)
-
-
-def _mirror_points(points: np.ndarray, size: int) -> np.ndarray:
-    """Landmarks of the left-right flipped crop: x -> size - 1 - x, points in mirrored iBUG order."""
-    out = points[MIRROR].copy()
-    out[:, 0] = size - 1 - out[:, 0]
-    return out
