@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
-from facegan_video.video.atomic import atomic_path
+from facegan_video.reenactment import write_image
 
 #: Colours of the segmentation labels (background, face, hair), RGB.
 SEG_COLOURS = np.array([[30, 30, 30], [230, 180, 140], [110, 60, 20]], np.uint8)
@@ -27,7 +26,5 @@ def write_grid(path: Path, source: torch.Tensor, heat: torch.Tensor, output: tor
     cols = [_rgb(source), _rgb(heat), _rgb(output), _rgb(target), SEG_COLOURS[seg.cpu().numpy()], _rgb(mask)]
     grid = np.concatenate([np.concatenate(row, 1) for row in zip(*cols)], 0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        ok, data = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
-        tmp.write_bytes(data.tobytes())
+    write_image(path, grid)
     return path

@@ -91,6 +91,11 @@ def plain(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, DistributedDataParallel) else model
 
 
+def foreground(logits: torch.Tensor) -> torch.Tensor:
+    """(B, 1, S, S) face-or-hair probability from G_r's segmentation logits."""
+    return 1 - logits.softmax(1)[:, :1]
+
+
 @dataclass
 class Pairs:
     """A pair batch as tensors on the device, at side ``size``."""
@@ -137,7 +142,7 @@ class ImageTask:
         if config.overfit:
             i = rng.choice(len(self.train), config.overfit, replace=config.overfit > len(self.train))
             self.fixed = (i, self.train.partners(i, rng))
-        self.size = config.resolution if not config.progressive_steps else config.resolution // 2
+        self.begin_step(0)
         self.device = torch.device("cpu")
         self.vgg: VGG19Features | None = load_vgg19(config.vgg_weights) if config.vgg_weights else None
         self._val_cache: dict[tuple[int, ...], Pairs] = {}
@@ -220,9 +225,7 @@ class ImageTask:
         n = len(real)
         loss = discriminator_adversarial([[f[:n] for f in s] for s in features],
                                          [[f[n:] for f in s] for s in features], self.cfg.adversarial).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.step(opt, loss)
         return loss.detach()
 
     @staticmethod

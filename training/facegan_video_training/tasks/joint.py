@@ -19,8 +19,8 @@ from facegan_video.checkpoint import load_checkpoint, load_module
 from facegan_video.nets.mixer import BackgroundMixer
 from facegan_video.nets.reenactor import FaceReenactor
 from facegan_video_training.image_losses import l1
-from facegan_video_training.tasks.image import ImageTask, ImageTaskConfig, Pairs
-from facegan_video_training.tasks.mixer import foreground, mixer_inputs, mixer_loss, mixer_terms
+from facegan_video_training.tasks.image import ImageTask, ImageTaskConfig, Pairs, foreground
+from facegan_video_training.tasks.mixer import mixer_inputs, mixer_loss, mixer_terms
 from facegan_video_training.tasks.reenactor import reenactor_loss, reenactor_terms, run_reenactor
 
 KIND = "joint"

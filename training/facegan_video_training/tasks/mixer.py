@@ -20,18 +20,13 @@ from facegan_video.checkpoint import load_checkpoint
 from facegan_video.nets.mixer import KIND, BackgroundMixer
 from facegan_video.nets.reenactor import FaceReenactor, reenactor_from_checkpoint
 from facegan_video_training.image_losses import l1, mask_l2, mask_tv
-from facegan_video_training.tasks.image import ImageTask, ImageTaskConfig, Pairs
+from facegan_video_training.tasks.image import ImageTask, ImageTaskConfig, Pairs, foreground
 from facegan_video_training.tasks.reenactor import run_reenactor
 
 
 def mixer_inputs(pairs: Pairs, face: torch.Tensor, foreground: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """G_b's inputs: the face cut out by ``foreground``, and I_b, the source without face and hair."""
     return face * foreground, foreground, pairs.source * (1 - pairs.source_fg), pairs.source_fg
-
-
-def foreground(logits: torch.Tensor) -> torch.Tensor:
-    """(B, 1, S, S) face-or-hair probability from G_r's segmentation logits."""
-    return 1 - logits.softmax(1)[:, :1]
 
 
 def mixer_terms(output: torch.Tensor, mask: torch.Tensor, pairs: Pairs) -> dict[str, torch.Tensor]:

@@ -17,7 +17,7 @@ from torch import nn
 
 from facegan_video.nets.reenactor import KIND, FaceReenactor
 from facegan_video_training.image_losses import l1, segmentation_ce
-from facegan_video_training.tasks.image import ImageTask, ImageTaskConfig, Pairs, plain
+from facegan_video_training.tasks.image import ImageTask, ImageTaskConfig, Pairs, foreground, plain
 
 
 def run_reenactor(model: nn.Module, pairs: Pairs) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,10 +72,9 @@ class ReenactorTask(ImageTask):
         rgb, logits = run_reenactor(models["reenactor"], pairs)
         terms = reenactor_terms(rgb.clamp(0, 1), logits, pairs)
         terms["seg_accuracy"] = (logits.argmax(1) == pairs.target_seg).float().flatten(1).mean(1)
-        if pairs.warped is not None:
-            terms["warp_l1"] = l1(pairs.warped * pairs.target_fg, pairs.target * pairs.target_fg)
+        terms["warp_l1"] = l1(pairs.warped * pairs.target_fg, pairs.target * pairs.target_fg)
         return terms
 
     def panels(self, models: dict[str, nn.Module], pairs: Pairs) -> tuple[torch.Tensor, ...]:
         rgb, logits = run_reenactor(models["reenactor"], pairs)
-        return rgb, logits.argmax(1), 1 - logits.softmax(1)[:, :1]
+        return rgb, logits.argmax(1), foreground(logits)
