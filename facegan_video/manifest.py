@@ -8,6 +8,7 @@ sits beside the files or one folder up.
 from __future__ import annotations
 
 import csv
+from functools import cache
 from pathlib import Path
 
 from facegan_video.errors import ConfigError
@@ -34,8 +35,9 @@ def manifest_labels(path: Path) -> dict[str, str]:
             for r in rows if r.get(FILE_COLUMN) and (r.get(PERSON_COLUMN) or "").strip()}
 
 
+@cache
 def read_manifest(path: Path) -> dict[Path, str]:
-    """Resolved file path -> person label."""
+    """Resolved file path -> person label (read once per process: ``prepare`` asks for every video)."""
     path = Path(path)
     return {(path.parent / file).resolve(): label for file, label in manifest_labels(path).items()}
 
@@ -54,7 +56,7 @@ def person_of(file: Path, manifest: Path | None = None) -> str:
     file = Path(file)
     source = manifest or find_manifest(file)
     if source is not None:
-        label = read_manifest(source).get(file.resolve())
+        label = read_manifest(Path(source).resolve()).get(file.resolve())
         if label:
             return label
     return f"file:{file.parent.name}/{file.name}"
