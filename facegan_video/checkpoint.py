@@ -115,11 +115,10 @@ def load_module(module: torch.nn.Module, checkpoint: Checkpoint, prefix: str, ca
     floating-point tensors are converted to the network's dtype (shipped fp16 weights into fp32 networks).
     """
     stored = checkpoint.under(prefix)
-    if cast:
-        expected_dtypes = {k: v.dtype for k, v in module.state_dict().items()}
-        stored = {k: v.to(expected_dtypes[k]) if k in expected_dtypes and v.is_floating_point()
-                  and expected_dtypes[k].is_floating_point else v for k, v in stored.items()}
     expected = module.state_dict()
+    if cast:
+        stored = {k: v.to(expected[k].dtype) if k in expected and v.is_floating_point()
+                  and expected[k].is_floating_point() else v for k, v in stored.items()}
     missing = sorted(set(expected) - set(stored))
     extra = sorted(set(stored) - set(expected))
     if missing or extra:

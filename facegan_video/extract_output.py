@@ -17,7 +17,14 @@ import numpy as np
 
 from facegan_video.analysis.geometry import landmark_confidence
 from facegan_video.errors import NoFaceError, OutputError
-from facegan_video.openface_csv import read_openface_csv
+from facegan_video.openface_csv import (
+    AU_COLUMNS,
+    LANDMARK_X,
+    LANDMARK_Y,
+    POSE_R_COLUMNS,
+    POSE_T_COLUMNS,
+    read_openface_csv,
+)
 from facegan_video.types import AU_NAMES, FaceRecord
 from facegan_video.video import AtomicTarget, VideoWriter, atomic_path, check_output
 from facegan_video.video.atomic import CommitOnExit
@@ -43,15 +50,12 @@ AU_DESCRIPTIONS: dict[str, str] = {
     "AU45": "blink",
 }
 
-_POSE_T = ["pose_Tx", "pose_Ty", "pose_Tz"]
-_POSE_R = ["pose_Rx", "pose_Ry", "pose_Rz"]
-_LANDMARKS = [f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)]
-_AUS = [f"{name}_r" for name in AU_NAMES]
 
 #: OpenFace 2.x FeatureExtraction columns we write, in OpenFace's order (gaze, 3D and shape
 #: parameters, and AU presence columns are left out).
 OPENFACE_COLUMNS: list[str] = (
-    ["frame", "face_id", "timestamp", "confidence", "success"] + _POSE_T + _POSE_R + _LANDMARKS + _AUS
+    ["frame", "face_id", "timestamp", "confidence", "success"]
+    + [*POSE_T_COLUMNS, *POSE_R_COLUMNS, *LANDMARK_X, *LANDMARK_Y, *AU_COLUMNS]
 )
 
 
@@ -169,7 +173,7 @@ def plot_time_courses(
     t = t[order]
     failed = (np.asarray(columns["success"])[rows] == 0)[order]
 
-    def series(names: list[str]) -> np.ndarray:
+    def series(names: tuple[str, ...]) -> np.ndarray:
         values = np.stack([np.asarray(columns[n], np.float64)[rows][order] for n in names], 1)
         values[failed] = np.nan
         return values
@@ -180,7 +184,7 @@ def plot_time_courses(
     ax_pose = fig.add_subplot(grid[0, 0])
     ax_au = fig.add_subplot(grid[1, 0], sharex=ax_pose)
     ax_bar = fig.add_subplot(grid[1, 1])
-    pose = np.degrees(series(_POSE_R))
+    pose = np.degrees(series(POSE_R_COLUMNS))
     for values, label in zip(pose.T, ("pitch (Rx)", "yaw (Ry)", "roll (Rz)")):
         ax_pose.plot(t, values, label=label, linewidth=1.2)
     ax_pose.set_ylabel("head rotation (degrees)")
@@ -188,7 +192,7 @@ def plot_time_courses(
     ax_pose.grid(alpha=0.3)
     ax_pose.set_title(title or (f"{Path(csv_or_columns).name}, face {face_id}" if is_path else f"face {face_id}"))
 
-    aus = np.ma.masked_invalid(series(_AUS))
+    aus = np.ma.masked_invalid(series(AU_COLUMNS))
     mesh = ax_au.pcolormesh(_edges(t), np.arange(len(AU_NAMES) + 1), aus.T, cmap="magma", vmin=0, vmax=5)
     ax_au.set_yticks(np.arange(len(AU_NAMES)) + 0.5, [f"{n} {AU_DESCRIPTIONS[n]}" for n in AU_NAMES], fontsize=8)
     ax_au.invert_yaxis()

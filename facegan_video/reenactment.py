@@ -368,9 +368,7 @@ def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | 
                 if batches.reference is None:
                     batches.reference = rec.motion
                     if opts.mode == "relative" and (msg := neutral_warning(rec.motion)):
-                        opts.notes.append(msg)
-                        if not opts.quiet:
-                            print(msg, file=sys.stderr)
+                        _note(opts, msg)
             # a frame without a face holds the last motion (the source's own before the first face)
             motion, lms = (src.face.motion, src.face.landmarks) if last is None else (last.motion, last.landmarks)
             batches.add(_Pending(picture, motion, lms, src.image, src.face, src.index))
@@ -378,10 +376,15 @@ def reenact(source: Path, driving: Path, output: Path, config: AnalysisConfig | 
         if last is None:  # a motion CSV without a face fails when it is read
             raise NoFaceError(f"no face found in the driving video {driving}; try --detector mmod")
         for warning in filter(None, (drv.warning, src.warning)):
-            opts.notes.append(warning)
-            if not opts.quiet:
-                print(warning, file=sys.stderr)
+            _note(opts, warning)
     return ReenactSummary(frames, drv.fps, missing, Path(output))
+
+
+def _note(opts: ReenactOptions, message: str) -> None:
+    """A warning for the summary (``opts.notes``) and, unless quiet, for the terminal now."""
+    opts.notes.append(message)
+    if not opts.quiet:
+        print(message, file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- edit

@@ -32,7 +32,7 @@ def test_pass_rule_by_hand() -> None:
     np.fill_diagonal(moved, MOVE)
     moved[0, 0] = MOVE * (1 - TOLERANCE) - 0.01  # AU01 moves too little
     moved[1, 5] = DRIFT + 0.01  # AU02 moves AU07 too
-    trip = RoundTrip("p.png", "mlp", np.zeros(17), moved)
+    trip = RoundTrip("p.png", "mlp", moved)
     assert trip.passed.tolist() == [False, False] + [True] * 15
     assert trip.as_asked.tolist() == [False] + [True] * 16
     assert trip.drift[1] == pytest.approx(DRIFT + 0.01)

@@ -40,7 +40,6 @@ class RoundTrip:
 
     portrait: str
     transform: str
-    source: np.ndarray  # (17,) extract's AUs of the unedited portrait
     moved: np.ndarray  # (17, 17)
 
     @property
@@ -83,22 +82,21 @@ def _aus(image: Path, work: Path) -> np.ndarray:
     return rows[0].aus.astype(np.float64)
 
 
-def round_trip(portrait: Path, transform: str, work: Path, workers: int = 2,
-               extra: tuple[str, ...] = ()) -> RoundTrip:
-    """Edit ``portrait`` once per AU with ``transform`` (``extra``: more ``edit`` arguments, e.g. an
-    ``--opt``) and re-analyse each result, ``workers`` commands at a time."""
+def round_trip(portrait: Path, transform: str, work: Path, workers: int = 2) -> RoundTrip:
+    """Edit ``portrait`` once per AU with ``transform`` and re-analyse each result, ``workers`` commands
+    at a time."""
     work.mkdir(parents=True, exist_ok=True)
 
     def one(k: int) -> np.ndarray:
         out = work / f"{portrait.stem}_{transform}_{AU_NAMES[k]}.png"
-        _run("edit", portrait, "--au", f"{AU_NAMES[k]}=+{MOVE:g}", "--transform", transform, *extra, "-o", out, "-q")
+        _run("edit", portrait, "--au", f"{AU_NAMES[k]}=+{MOVE:g}", "--transform", transform, "-o", out, "-q")
         return _aus(out, work)
 
     with ThreadPoolExecutor(workers) as pool:
         source = pool.submit(_aus, portrait, work)
         edited = list(pool.map(one, range(len(AU_NAMES))))
     base = source.result()
-    return RoundTrip(portrait.name, transform, base, np.stack(edited) - base)
+    return RoundTrip(portrait.name, transform, np.stack(edited) - base)
 
 
 def markdown(results: list[RoundTrip]) -> str:

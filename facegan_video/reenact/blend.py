@@ -24,7 +24,7 @@ import numpy as np
 from facegan_video.errors import ConfigError, NoFaceError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.options import Option
-from facegan_video.reenact import same_image
+from facegan_video.reenact import check_source, same_image
 from facegan_video.types import Backend
 
 MODES = ("feather", "poisson")
@@ -376,8 +376,7 @@ class BlendMixer:
         source = np.asarray(source)
         reenacted = np.asarray(reenacted)
         target_landmarks = np.asarray(target_landmarks, np.float64)
-        if source.dtype != np.uint8 or source.ndim != 3 or source.shape[2] != 3:
-            raise ValueError(f"source must be HxWx3 uint8, got {source.dtype} {source.shape}")
+        check_source(source)
         if reenacted.dtype != np.uint8 or reenacted.shape[1:] != source.shape:
             raise ValueError(f"reenacted must be (N,{','.join(map(str, source.shape))}) uint8, "
                              f"got {reenacted.dtype} {reenacted.shape}")

@@ -26,7 +26,7 @@ from facegan_video.devices import PRECISIONS
 from facegan_video.errors import BackendUnavailableError, ConfigError, FaceganError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.options import Option
-from facegan_video.reenact import same_image
+from facegan_video.reenact import check_source, same_image
 from facegan_video.reenact.crops import Crops
 from facegan_video.types import Backend, Capabilities, Segmentation
 
@@ -36,11 +36,6 @@ RESOLUTION = 256
 BATCH_SIZE = 8
 #: Probabilities (0-1) of "background" outside every crop.
 _BACKGROUND = np.array([1.0, 0.0, 0.0], np.float32)
-
-
-def _frames(source: np.ndarray) -> None:
-    if source.ndim != 3 or source.shape[2] != 3 or source.dtype != np.uint8:
-        raise ValueError(f"source must be HxWx3 uint8, got {source.shape} {source.dtype}")
 
 
 def _weights(checkpoint: Path | None, shipped: Path) -> Path:
@@ -92,7 +87,7 @@ class FaceganReenactor(_Network):
     def reenact(self, source: np.ndarray, source_landmarks: np.ndarray, target_landmarks: np.ndarray
                 ) -> tuple[np.ndarray, Segmentation]:
         """HxWx3 uint8 source, (68, 2) and (N, 68, 2) landmarks -> (N, H, W, 3) frames and their ``Segmentation``."""
-        _frames(source)
+        check_source(source)
         lms = np.asarray(source_landmarks, np.float32).reshape(68, 2)
         targets = np.asarray(target_landmarks, np.float32).reshape(-1, 68, 2)
         if not (np.isfinite(lms).all() and np.isfinite(targets).all()):
@@ -147,7 +142,7 @@ class FaceganMixer(_Network):
             background: np.ndarray | None = None, *, source_landmarks: np.ndarray | None = None,
             segmentation: Segmentation | None = None) -> np.ndarray:
         """(N, H, W, 3) uint8 reenacted frames with their ``segmentation`` -> (N, H, W, 3) uint8 frames."""
-        _frames(source)
+        check_source(source)
         targets = np.asarray(target_landmarks, np.float32).reshape(-1, 68, 2)
         if reenacted.ndim != 4 or reenacted.shape[1:] != source.shape or len(reenacted) != len(targets):
             raise ValueError(f"reenacted frames must be (N, H, W, 3) of the source's size {source.shape} with one "

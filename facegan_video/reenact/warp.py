@@ -36,7 +36,7 @@ from facegan_video.ibug import (
     OUTER_UPPER,
 )
 from facegan_video.options import Option
-from facegan_video.reenact import same_image
+from facegan_video.reenact import check_source, same_image
 from facegan_video.types import Backend
 
 #: Brows and eye corners: the rigid part of the upper face that the forehead follows.
@@ -126,8 +126,7 @@ class WarpReenactor:
 
         Returns (N,H,W,3) uint8: the full source frame with the face warped to each target.
         """
-        if source.ndim != 3 or source.shape[2] != 3 or source.dtype != np.uint8:
-            raise ValueError(f"source must be HxWx3 uint8, got {source.shape} {source.dtype}")
+        check_source(source)
         source_landmarks = np.asarray(source_landmarks, np.float64).reshape(68, 2)
         if not np.isfinite(source_landmarks).all():
             raise ValueError("source landmarks must be finite")

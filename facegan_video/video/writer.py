@@ -196,13 +196,9 @@ class VideoWriter(CommitOnExit):
             self._failure = exc
 
     def _raise_failure(self) -> None:
-        exc = self._failure
-        if isinstance(exc, (av.FFmpegError, OSError)):
-            raise OutputError(
-                f"cannot write {self.path}: {_reason(exc)}; check free disk space and that the inputs are intact"
-            ) from None
-        if exc is not None:
-            raise exc
+        if self._failure is not None:
+            with self._writing():  # the encoder thread's failure, reported as any write failure is
+                raise self._failure
 
     def _put(self, item: tuple[np.ndarray, int] | None) -> None:
         """Queue ``item`` for the worker, noticing a worker that stopped on an error."""
