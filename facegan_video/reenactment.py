@@ -78,6 +78,8 @@ class Renderer:
         self.needs_driving_landmarks = chosen["transform"].capabilities.driving_landmarks
         self.gives_segmentation = chosen["reenact"].capabilities.segmentation
         self.needs_segmentation = chosen["mix"].capabilities.segmentation
+        # the reenactor renders only what the mixer reads when both can say so
+        self.renders_region = chosen["reenact"].capabilities.region and chosen["mix"].capabilities.region
         if self.needs_segmentation and not self.gives_segmentation:
             raise ConfigError(f"mixer {chosen['mix'].name!r} needs the face/hair segmentation of the reenacted "
                               f"frames, which reenactor {chosen['reenact'].name!r} does not give; use --reenactor "
@@ -94,7 +96,9 @@ class Renderer:
         with obs.stage("transform", n):
             targets = self.transformer.transform(face, motion, driving_landmarks)
         with obs.stage("reenact", n):
-            faces = self.reenactor.reenact(image, face.landmarks, targets)
+            region = {"region": self.mixer.region(image.shape, targets, source_landmarks=face.landmarks)} \
+                if self.renders_region else {}
+            faces = self.reenactor.reenact(image, face.landmarks, targets, **region)
         faces, segmentation = faces if self.gives_segmentation else (faces, None)
         extra = {"segmentation": segmentation} if self.needs_segmentation else {}
         with obs.stage("mix", n):

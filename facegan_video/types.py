@@ -159,6 +159,10 @@ class Segmentation:
     source: np.ndarray  # (H, W, 3) of the source frame
 
 
+#: A rectangle of a frame: x0, y0, x1, y1 in pixels, end exclusive.
+Rect = tuple[int, int, int, int]
+
+
 @runtime_checkable
 class Reenactor(Protocol):
     """Renders the source face at target landmarks."""
@@ -166,7 +170,8 @@ class Reenactor(Protocol):
     def reenact(self, source: np.ndarray, source_landmarks: np.ndarray,
                 target_landmarks: np.ndarray) -> np.ndarray | tuple[np.ndarray, Segmentation]:
         """HxWx3 uint8 source, (68, 2) and (N, 68, 2) landmarks -> (N, H, W, 3) uint8 frames; with
-        ``Capabilities.segmentation``, ``(frames, Segmentation)``."""
+        ``Capabilities.segmentation``, ``(frames, Segmentation)``. With ``Capabilities.region`` it also
+        takes ``region=Rect``: only the pixels inside must be right."""
         ...
 
 
@@ -178,7 +183,9 @@ class Mixer(Protocol):
             background: np.ndarray | None = None, *, source_landmarks: np.ndarray | None = None,
             segmentation: Segmentation | None = None) -> np.ndarray:
         """(N, H, W, 3) uint8 reenacted frames -> (N, H, W, 3) uint8 output frames. A mixer declaring
-        ``Capabilities.segmentation`` is called with the reenactor's ``segmentation``; others never are."""
+        ``Capabilities.segmentation`` is called with the reenactor's ``segmentation``; others never are.
+        A mixer declaring ``Capabilities.region`` also has ``region(shape, target_landmarks, *,
+        source_landmarks) -> Rect``: the rectangle of the reenacted frames that ``mix`` reads."""
         ...
 
 
@@ -191,13 +198,17 @@ class Capabilities:
     face row), for appearance-based analysers; ``driving_landmarks``: a landmark transformer needs
     the driving landmarks, so it cannot serve ``edit``; ``segmentation``: a reenactor returns a
     ``Segmentation`` with its frames, a mixer needs one (the pipeline refuses a mixer that needs it
-    with a reenactor that gives none). Network batching is each backend's own ``batch_size`` option.
+    with a reenactor that gives none); ``region``: a mixer reads only a rectangle of each reenacted
+    frame and says which (``region()``), a reenactor can render only a rectangle (``region=``): when
+    both declare it, the reenactor renders only what the mixer reads (on a 2048x2048 portrait the
+    warp's region is about half the warp's own). Network batching is each backend's own ``batch_size`` option.
     """
 
     device: bool = False
     frames: bool = False
     driving_landmarks: bool = False
     segmentation: bool = False
+    region: bool = False
 
 
 @dataclass

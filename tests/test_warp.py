@@ -13,7 +13,9 @@ from facegan_video.analysis.detect import HogDetector
 from facegan_video.analysis.landmarks import Dlib68
 from facegan_video.assets import FACE_EMBEDDER, SHAPE_68, dlib_model
 from facegan_video.errors import ConfigError
+from facegan_video.plugins import load_registry
 from facegan_video.reenact import warp
+from facegan_video.reenact.blend import BlendMixer
 from facegan_video.reenact.warp import WarpReenactor
 
 SHIFT = 8.0
@@ -122,6 +124,24 @@ def test_batch_equals_single_calls_and_is_deterministic(face) -> None:
     singles = np.stack([reenactor.reenact(image, lm, t[None])[0] for t in targets])
     np.testing.assert_array_equal(batch, singles)
     np.testing.assert_array_equal(batch, reenactor.reenact(image, lm, targets))
+
+
+def test_rendering_only_what_the_blend_mixer_reads_changes_no_output_pixel(face) -> None:
+    """The renderer passes the mixer's region to the warp (both declare ``Capabilities.region``): the
+    warp then remaps a fraction of its ROI, and the mixed frames are bit-identical."""
+    image, _, lm = face
+    targets = np.stack([_expression(lm, OPEN, eyes_closed=True) + (SHIFT, 0.0),
+                        _expression(lm, 0.1, brows=0.03) - (4.0, 2.0)])
+    reenactor, mixer = WarpReenactor(), BlendMixer()
+    region = mixer.region(image.shape, targets, source_landmarks=lm)
+    whole = mixer.mix(image, reenactor.reenact(image, lm, targets), targets, source_landmarks=lm)
+    part = mixer.mix(image, reenactor.reenact(image, lm, targets, region=region), targets, source_landmarks=lm)
+    np.testing.assert_array_equal(part, whole)
+    x0, y0, x1, y1 = reenactor._source.roi
+    assert (region[2] - region[0]) * (region[3] - region[1]) < 0.8 * (x1 - x0) * (y1 - y0)
+    chosen = load_registry(entry_points_too=False)
+    assert chosen.entry("reenact", "warp").backend.capabilities.region
+    assert chosen.entry("mix", "blend").backend.capabilities.region
 
 
 def test_an_edited_source_with_the_same_landmarks_is_rendered_afresh(face) -> None:

@@ -15,6 +15,7 @@ costs one ``cv2.transform`` and one ``cv2.blendLinear`` over the face's rectangl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from facegan_video.errors import ConfigError, NoFaceError
 from facegan_video.hookspecs import hookimpl
 from facegan_video.options import Option
 from facegan_video.reenact import check_source, same_image
-from facegan_video.types import Backend
+from facegan_video.types import Backend, Capabilities, Rect
 
 MODES = ("feather", "poisson")
 JAW = slice(0, 17)
@@ -49,7 +50,6 @@ _HEAD_GRID = 96
 #: Longest side, in pixels, a background is shrunk to before measuring its lighting.
 _BACKGROUND_STATS_SIZE = 128
 
-Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in frame pixels, end-exclusive
 Stats = tuple[np.ndarray, np.ndarray]  # LAB mean and std, (3,) each
 
 
@@ -421,6 +421,23 @@ class BlendMixer:
                               "(or build it with find_face=)")
         return np.asarray(self._find(source), np.float64).reshape(68, 2)
 
+    def region(self, shape: tuple[int, ...], target_landmarks: np.ndarray, *, source_landmarks: np.ndarray) -> Rect:
+        """The rectangle of the reenacted frames that ``mix`` reads for these targets (``Capabilities.region``):
+        the union of each frame's face grid; (0, 0, 0, 0) when no face is inside the frame."""
+        outline = _outline(np.asarray(source_landmarks, np.float64).reshape(68, 2), self.forehead)
+        rects = [grid.rect for lm in np.asarray(target_landmarks, np.float64).reshape(-1, 68, 2)
+                 if (grid := self._face_grid(shape, lm, outline)[0]) is not None]
+        return functools.reduce(_union, rects) if rects else (0, 0, 0, 0)
+
+    def _face_grid(self, shape: tuple[int, ...], landmarks: np.ndarray,
+                   source_outline: np.ndarray) -> tuple[_Grid | None, list[np.ndarray], float]:
+        """The grid a reenacted face is mixed on (None when outside the frame), the outlines it covers
+        (the target's first, unless its landmarks are missing) and the mask's feather sigma."""
+        outlines = [_outline(landmarks, self.forehead), source_outline] if np.isfinite(landmarks).all() \
+            else [source_outline]
+        sigma = self.feather * max(map(_face_size, outlines))
+        return _Grid.around(outlines, _PAD_SIGMAS * sigma, _grid_scale(sigma), shape[:2]), outlines, sigma
+
     def _face_into_source(self, source: np.ndarray, frame: np.ndarray, landmarks: np.ndarray, face: _SourceFace,
                           into: np.ndarray | None = None) -> tuple[_Grid, np.ndarray, np.ndarray] | None:
         """The reenacted face put into the source frame inside its grid: (grid, uint8 RGB, alpha).
@@ -428,13 +445,10 @@ class BlendMixer:
         The RGB is written straight into the grid's rectangle of ``into`` (a frame-sized array) when
         given, sparing a copy of the face's pixels. None when no part of either face is inside the frame.
         """
-        outlines = [_outline(landmarks, self.forehead), face.outline] if np.isfinite(landmarks).all() \
-            else [face.outline]
-        sigma = self.feather * max(map(_face_size, outlines))
-        scale = _grid_scale(sigma)
-        grid = _Grid.around(outlines, _PAD_SIGMAS * sigma, scale, source.shape[:2])
+        grid, outlines, sigma = self._face_grid(source.shape, landmarks, face.outline)
         if grid is None:
             return None
+        scale = _grid_scale(sigma)
         target = grid.fill(outlines[:1])
         alpha = grid.upsample(_blur(np.maximum(target, grid.fill(outlines[1:])), sigma * scale))
         over = frame[grid.slices]
@@ -500,4 +514,4 @@ def facegan_video_mixers() -> list[Backend]:
         Option("feather", float, 0.08, "mask softness (Gaussian sigma) in face sizes", low=0, low_open=True, high=1),
         Option("forehead", float, 0.5, "how far above the brows the mask reaches, in brow-to-nose-tip lengths",
                low=0, high=3),
-    ))]
+    ), capabilities=Capabilities(region=True))]

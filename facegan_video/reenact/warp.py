@@ -37,7 +37,7 @@ from facegan_video.ibug import (
 )
 from facegan_video.options import Option
 from facegan_video.reenact import check_source, same_image
-from facegan_video.types import Backend
+from facegan_video.types import Backend, Capabilities, Rect
 
 #: Brows and eye corners: the rigid part of the upper face that the forehead follows.
 FOREHEAD_ANCHORS = np.r_[17:27, 36, 39, 42, 45]
@@ -121,10 +121,12 @@ class WarpReenactor:
         self.work_size = work_size
         self._source: _Source | None = None
 
-    def reenact(self, source: np.ndarray, source_landmarks: np.ndarray, target_landmarks: np.ndarray) -> np.ndarray:
+    def reenact(self, source: np.ndarray, source_landmarks: np.ndarray, target_landmarks: np.ndarray,
+                region: Rect | None = None) -> np.ndarray:
         """source: HxWx3 uint8 RGB (full frame); source_landmarks (68,2); target_landmarks (N,68,2).
 
-        Returns (N,H,W,3) uint8: the full source frame with the face warped to each target.
+        Returns (N,H,W,3) uint8: the full source frame with the face warped to each target; with
+        ``region`` (``Capabilities.region``) only inside that rectangle, the rest left the source's.
         """
         check_source(source)
         source_landmarks = np.asarray(source_landmarks, np.float64).reshape(68, 2)
@@ -133,8 +135,9 @@ class WarpReenactor:
         targets = np.asarray(target_landmarks, np.float64).reshape(-1, 68, 2)
         src = self._prepared(source, source_landmarks)
         out = np.empty((len(targets),) + source.shape, np.uint8)
+        roi = src.roi if region is None else _intersection(src.roi, tuple(int(v) for v in region))
         for frame, target in zip(out, targets):
-            self._render(src, source, target, frame)
+            self._render(src, source, target, frame, roi)
         return out
 
     def _prepared(self, source: np.ndarray, landmarks: np.ndarray) -> _Source:
@@ -147,18 +150,19 @@ class WarpReenactor:
             self._source = _prepare(source, landmarks, self.forehead, self.margin, self.work_size)
         return self._source
 
-    def _render(self, src: _Source, image: np.ndarray, target: np.ndarray, frame: np.ndarray) -> None:
-        """Writes one reenacted frame of the source ``image`` into ``frame``; a target with missing (NaN)
-        points leaves the source."""
-        if not np.isfinite(target).all() or _empty(src.roi):
+    def _render(self, src: _Source, image: np.ndarray, target: np.ndarray, frame: np.ndarray,
+                roi: Rect) -> None:
+        """Writes one reenacted frame of the source ``image`` into ``frame``, warped inside ``roi`` (the
+        source's ROI or part of it); a target with missing (NaN) points leaves the source."""
+        if not np.isfinite(target).all() or _empty(roi):
             frame[:] = image
             return
         lm = _uncross(target, _axes(target)[1])
-        x0, y0, x1, y1 = src.roi
+        x0, y0, x1, y1 = roi
         # the source only around the ROI, which the warp writes in place
         frame[:y0], frame[y1:] = image[:y0], image[y1:]
         frame[y0:y1, :x0], frame[y0:y1, x1:] = image[y0:y1, :x0], image[y0:y1, x1:]
-        _warp(src, image, _target_points(src, lm), frame[y0:y1, x0:x1])
+        _warp(src, image, _target_points(src, lm), roi, frame[y0:y1, x0:x1])
         down = _axes(lm)[1]
         if self.mouth_interior:
             _paint_mouth(frame, src, lm, down)
@@ -383,9 +387,9 @@ def _inverse_affines(src_pts: np.ndarray, dst_pts: np.ndarray, tris: np.ndarray,
     return np.concatenate([coef, [[1, 0, 0, 0, 1, 0]]]).astype(np.float32)
 
 
-def _warp(src: _Source, image: np.ndarray, pts: np.ndarray, out: np.ndarray) -> None:
-    """Writes the ROI of the output into ``out``: each pixel samples the source ``image`` where its
-    target triangle's affine sends it."""
+def _warp(src: _Source, image: np.ndarray, pts: np.ndarray, box: Rect, out: np.ndarray) -> None:
+    """Writes the part ``box`` of the ROI of the output into ``out``: each pixel samples the source
+    ``image`` where its target triangle's affine sends it."""
     x0, y0, x1, y1 = src.roi
     gx, gy = src.grid
     area = _areas(pts, src.tris)
@@ -404,6 +408,7 @@ def _warp(src: _Source, image: np.ndarray, pts: np.ndarray, out: np.ndarray) -> 
     maps[..., 1] = c[..., 3] * gx + c[..., 4] * gy + c[..., 5]
     if gx.shape != (y1 - y0, x1 - x0):
         maps = cv2.resize(maps, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    maps = maps[box[1] - y0:box[3] - y0, box[0] - x0:box[2] - x0]  # the ROI's upsampling, so a box matches it
     cv2.remap(image, maps, None, cv2.INTER_LINEAR, dst=out, borderMode=cv2.BORDER_REFLECT)
 
 
@@ -420,6 +425,10 @@ def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 def _empty(box: tuple[int, int, int, int]) -> bool:
     return box[2] <= box[0] or box[3] <= box[1]
+
+
+def _intersection(a: Rect, b: Rect) -> Rect:
+    return max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
 
 
 def _soft_polygon(polygon: np.ndarray, box: tuple[int, int, int, int], sigma: float) -> np.ndarray:
@@ -523,4 +532,4 @@ def facegan_video_reenactors() -> list[Backend]:
                         Option("work_size", int, 256, "the warp map is computed on a grid at most this many pixels "
                                "across the face region and upsampled; the source is sampled at full resolution",
                                low=32),
-                    ))]
+                    ), capabilities=Capabilities(region=True))]

@@ -34,7 +34,9 @@ def check_mixer(mixer: Any, face: RealFace, *, fresh: Callable[[], Any] | None =
     same frames; a reenacted batch of another size than the source raises ``ValueError``,
     ``TypeError`` or a ``FaceganError``. A mixer declaring ``Capabilities.segmentation`` is given a
     ``Segmentation`` every time: face inside each face's landmark hull (raised to the forehead),
-    background elsewhere.
+    background elsewhere. A mixer declaring ``Capabilities.region`` has ``region(shape, targets, *,
+    source_landmarks)``, a rectangle inside the frame, and mixes reenacted frames blanked outside it
+    exactly as the whole ones.
     """
     _require(callable(getattr(mixer, "mix", None)), f"{type(mixer).__name__} lacks mix()")
     image, lms = face.image, face.landmarks
@@ -71,6 +73,14 @@ def check_mixer(mixer: Any, face: RealFace, *, fresh: Callable[[], Any] | None =
         row = _check_frames(mix(reenacted[i:i + 1].copy(), targets[i:i + 1].copy()), (1, h, w, 3), f"mix(frame {i})")
         _same_frames(row[0], out[i], f"batch vs single (frame {i})")
     _same_frames(mix(reenacted, targets), out, "same input twice")
+    if capabilities.region:
+        _require(callable(getattr(mixer, "region", None)), f"{type(mixer).__name__} declares region but lacks region()")
+        box = mixer.region(image.shape, targets, source_landmarks=lms)
+        _require(len(box) == 4 and 0 <= box[0] <= box[2] <= w and 0 <= box[1] <= box[3] <= h,
+                 f"region() must be x0, y0, x1, y1 inside the {w}x{h} frame, got {box}")
+        blanked = np.zeros_like(reenacted)
+        blanked[:, box[1]:box[3], box[0]:box[2]] = reenacted[:, box[1]:box[3], box[0]:box[2]]
+        _same_frames(mix(blanked, targets), out, f"reenacted frames blanked outside region() {box}")
     half = np.ascontiguousarray(reenacted[:, ::2, ::2])
     _raises(INPUT_ERRORS, lambda: mix(half, targets), "mix() of reenacted frames of another size than the source")
     _unchanged(inputs, [image, lms, targets, reenacted], "mix()")

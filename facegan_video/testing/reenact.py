@@ -34,7 +34,8 @@ def check_reenactor(reenactor: Any, face: RealFace, *, fresh: Callable[[], Any] 
     reenactors); a 2-D (grey) source raises ``ValueError``, ``TypeError`` or a ``FaceganError``. A
     reenactor declaring ``Capabilities.segmentation`` returns ``(frames, Segmentation)`` whose class
     probabilities are uint8 of the frames' and the source's sizes, sum to 255 (within 3) and mark
-    the face centre as face, and whose rows also equal single calls.
+    the face centre as face, and whose rows also equal single calls. A reenactor declaring
+    ``Capabilities.region`` gives, with ``region=`` a rectangle across the face, the same pixels inside it.
     """
     _require(callable(getattr(reenactor, "reenact", None)), f"{type(reenactor).__name__} lacks reenact()")
     image, lms = face.image, face.landmarks
@@ -43,8 +44,9 @@ def check_reenactor(reenactor: Any, face: RealFace, *, fresh: Callable[[], Any] 
     targets = np.concatenate([lms[None], face.targets[:2], (lms + np.float32([0.2 * iod, 0]))[None]]).astype(np.float32)
     inputs = _frozen(image, lms, targets)
 
-    def reenact(source: np.ndarray, landmarks: np.ndarray, goals: np.ndarray, what: str) -> tuple[np.ndarray, Any]:
-        out = reenactor.reenact(source, landmarks, goals)
+    def reenact(source: np.ndarray, landmarks: np.ndarray, goals: np.ndarray, what: str,
+                **region: Any) -> tuple[np.ndarray, Any]:
+        out = reenactor.reenact(source, landmarks, goals, **region)
         if not capabilities.segmentation:
             return _check_frames(out, (len(goals),) + source.shape, what), None
         _require(isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], Segmentation),
@@ -73,6 +75,12 @@ def check_reenactor(reenactor: Any, face: RealFace, *, fresh: Callable[[], Any] 
         if seg is not None:
             _same_frames(row_seg.frames[0], seg.frames[i], f"segmentation batch vs single (target {i})")
     _same_frames(reenact(image, lms, targets, "reenact twice")[0], out, "same input twice")
+    if capabilities.region:
+        rows, cols = _face_region(lms, image.shape, grow=0.1)
+        box = (cols.start, rows.start + (rows.stop - rows.start) // 3, cols.stop, rows.stop)  # cuts through the face
+        part, _ = reenact(image, lms, targets, f"reenact(region={box})", region=box)
+        inside = (slice(None), slice(box[1], box[3]), slice(box[0], box[2]))
+        _same_frames(part[inside], out[inside], f"inside region={box} vs the whole frame")
     small, slms = face.frames[0], face.frame_landmarks[0]
     reenact(small, slms, np.stack([slms, slms + np.float32([2, 0])]), "reenact(carphone frame 0)")
     grey = np.ascontiguousarray(image[..., 0])
