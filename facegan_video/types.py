@@ -171,7 +171,7 @@ class Reenactor(Protocol):
                 target_landmarks: np.ndarray) -> np.ndarray | tuple[np.ndarray, Segmentation]:
         """HxWx3 uint8 source, (68, 2) and (N, 68, 2) landmarks -> (N, H, W, 3) uint8 frames; with
         ``Capabilities.segmentation``, ``(frames, Segmentation)``. With ``Capabilities.region`` it also
-        takes ``region=Rect``: only the pixels inside must be right."""
+        takes ``region=Rect``: only the pixels inside must be right, the others may hold anything."""
         ...
 
 

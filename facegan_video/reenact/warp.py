@@ -126,7 +126,7 @@ class WarpReenactor:
         """source: HxWx3 uint8 RGB (full frame); source_landmarks (68,2); target_landmarks (N,68,2).
 
         Returns (N,H,W,3) uint8: the full source frame with the face warped to each target; with
-        ``region`` (``Capabilities.region``) only inside that rectangle, the rest left the source's.
+        ``region`` (``Capabilities.region``) only the pixels inside that rectangle, the rest unwritten.
         """
         check_source(source)
         source_landmarks = np.asarray(source_landmarks, np.float64).reshape(68, 2)
@@ -135,9 +135,10 @@ class WarpReenactor:
         targets = np.asarray(target_landmarks, np.float64).reshape(-1, 68, 2)
         src = self._prepared(source, source_landmarks)
         out = np.empty((len(targets),) + source.shape, np.uint8)
-        roi = src.roi if region is None else _intersection(src.roi, tuple(int(v) for v in region))
+        whole = (0, 0, source.shape[1], source.shape[0])
+        around = whole if region is None else _intersection(whole, tuple(int(v) for v in region))
         for frame, target in zip(out, targets):
-            self._render(src, source, target, frame, roi)
+            self._render(src, source, target, frame, around)
         return out
 
     def _prepared(self, source: np.ndarray, landmarks: np.ndarray) -> _Source:
@@ -151,17 +152,19 @@ class WarpReenactor:
         return self._source
 
     def _render(self, src: _Source, image: np.ndarray, target: np.ndarray, frame: np.ndarray,
-                roi: Rect) -> None:
-        """Writes one reenacted frame of the source ``image`` into ``frame``, warped inside ``roi`` (the
-        source's ROI or part of it); a target with missing (NaN) points leaves the source."""
+                around: Rect) -> None:
+        """Writes the part ``around`` of one reenacted frame of the source ``image`` into ``frame``
+        (the source, warped inside the ROI); a target with missing (NaN) points leaves the source."""
+        roi = _intersection(src.roi, around)
         if not np.isfinite(target).all() or _empty(roi):
             frame[:] = image
             return
         lm = _uncross(target, _axes(target)[1])
         x0, y0, x1, y1 = roi
         # the source only around the ROI, which the warp writes in place
-        frame[:y0], frame[y1:] = image[:y0], image[y1:]
-        frame[y0:y1, :x0], frame[y0:y1, x1:] = image[y0:y1, :x0], image[y0:y1, x1:]
+        (ax0, ay0, ax1, ay1), rows = around, slice(y0, y1)
+        frame[ay0:y0, ax0:ax1], frame[y1:ay1, ax0:ax1] = image[ay0:y0, ax0:ax1], image[y1:ay1, ax0:ax1]
+        frame[rows, ax0:x0], frame[rows, x1:ax1] = image[rows, ax0:x0], image[rows, x1:ax1]
         _warp(src, image, _target_points(src, lm), roi, frame[y0:y1, x0:x1])
         down = _axes(lm)[1]
         if self.mouth_interior:
