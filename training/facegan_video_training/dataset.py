@@ -122,6 +122,10 @@ class Track:
         return FrameSample(image, seg, landmarks, np.array(self.motion[index], np.float32))
 
 
+#: Seed of the validation partners and edits and of the overfit pairs (fixed, so scores compare across runs).
+VAL_SEED = 20210105
+
+
 class FaceDataset:
     """Every finished track under a dataset folder (several folders read as one)."""
 
@@ -140,6 +144,12 @@ class FaceDataset:
         if split is not None and split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         return [t for t in self.tracks if split is None or t.split == split]
+
+    def check_training(self) -> None:
+        """A one-line error for a dataset a task cannot train on: no training tracks."""
+        if not self.select("train"):
+            raise DatasetError(f"{', '.join(map(str, self.roots))} has no training tracks "
+                               f"({len(self.persons('val'))} validation persons only); prepare more videos")
 
     def persons(self, split: str | None = None) -> list[str]:
         return sorted({t.person for t in self.select(split)})

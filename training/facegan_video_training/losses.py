@@ -48,11 +48,17 @@ def bounded_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(B, 20) |pred - target| where the target is measured; for an AU whose target is at or beyond a
     bound of the normalised range (0 or 1) only a prediction inside it counts. NaN targets give 0."""
     err = (pred - target).abs()
-    aus = torch.zeros(target.shape[-1], dtype=torch.bool, device=target.device)
-    aus[AUS] = True
+    aus = _au_mask(target)
     err = torch.where(aus & (target <= 0), torch.relu(pred), err)
     err = torch.where(aus & (target >= 1), torch.relu(1 - pred), err)
     return torch.where(torch.isfinite(target), err, torch.zeros_like(err))
+
+
+def _au_mask(like: torch.Tensor) -> torch.Tensor:
+    """(20,) True at the AU entries of the motion code (the pose entries are unbounded)."""
+    aus = torch.zeros(like.shape[-1], dtype=torch.bool, device=like.device)
+    aus[AUS] = True
+    return aus
 
 
 def _mean_measured(err: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -75,9 +81,7 @@ def edit_au_loss(au_target: torch.Tensor, au_source: torch.Tensor, change: torch
     """eq. 2 for an edit, relative: ‖R(l_t) − (R(l_s) + ΔAU)‖₁ for a reading R, with R(l_s) clipped to the
     range as the analysis clips it, bounded (``bounded_l1``); the mean over the measured entries of
     ``change``, the entries that change (the asked ones) weighted ``asked``."""
-    aus = torch.zeros(change.shape[-1], dtype=torch.bool, device=change.device)
-    aus[AUS] = True
-    start = torch.where(aus, au_source.clamp(0, 1), au_source)
+    start = torch.where(_au_mask(change), au_source.clamp(0, 1), au_source)
     target = start.detach() + change
     weight = torch.where(change != 0, torch.full_like(change, asked), torch.ones_like(change))
     return _mean_measured(bounded_l1(au_target, target) * weight, target)

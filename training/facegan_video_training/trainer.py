@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -285,13 +287,13 @@ class _Run:
                     if end_of_epoch:
                         self._save(epoch + 1, metrics)
                         saved_at = self.step
-                    if self.options.sample_every and self.step % self.options.sample_every == 0:
+                    if self._sample_step():
                         self._samples()
                     if self.step >= self.total:
                         break
             if saved_at != self.step:
                 self._save(self.step // self.steps_per_epoch, metrics)
-            if not (self.options.sample_every and self.step % self.options.sample_every == 0):
+            if not self._sample_step():
                 self._samples()
         return RunResult(self.step, self.step // self.steps_per_epoch, metrics, self.last_path,
                          self.best_path if self.best_path.exists() else None, ctx.main)
@@ -301,16 +303,12 @@ class _Run:
         n, ctx = self.task.val_size(), self.ctx
         if n == 0:
             return {}
-        for m in self.models.values():
-            m.eval()
         mine = np.arange(ctx.rank, n, ctx.world)
         sums: dict[str, torch.Tensor] = {}
-        with torch.no_grad():
+        with self._evaluating():
             for i in range(0, len(mine), self.hp["batch_size"] * 8):
                 for k, v in self.task.validate(self.models, mine[i:i + self.hp["batch_size"] * 8]).items():
                     sums[k] = sums.get(k, 0) + v.double().sum()
-        for m in self.models.values():
-            m.train()
         names = sorted(sums)
         totals = distributed.all_sum(torch.stack([sums[k] for k in names]), ctx).tolist()
         metrics = {k: v / n for k, v in zip(names, totals)}
@@ -327,12 +325,23 @@ class _Run:
         """The task's picture of progress at this step (rank 0; tasks without one draw nothing)."""
         if not (self.ctx.main and hasattr(self.task, "write_samples")):
             return
+        with self._evaluating():
+            self.task.write_samples(self.models, self.out / SAMPLES_DIR / f"step_{self.step:07d}.png")
+
+    def _sample_step(self) -> bool:
+        return bool(self.options.sample_every) and self.step % self.options.sample_every == 0
+
+    @contextmanager
+    def _evaluating(self) -> Iterator[None]:
+        """The models in eval mode without gradients, back in training mode after."""
         for m in self.models.values():
             m.eval()
-        with torch.no_grad():
-            self.task.write_samples(self.models, self.out / SAMPLES_DIR / f"step_{self.step:07d}.png")
-        for m in self.models.values():
-            m.train()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            for m in self.models.values():
+                m.train()
 
     # ------------------------------------------------------------------ checkpoints
 

@@ -24,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from facegan_video.nets.discriminator import DiscriminatorConfig, MultiScaleDiscriminator
 from facegan_video.nets.mixer import MixerConfig
 from facegan_video.nets.reenactor import ReenactorConfig, heatmap
-from facegan_video_training.dataset import DatasetError, FaceDataset
+from facegan_video_training.dataset import VAL_SEED, FaceDataset
 from facegan_video_training.grid import write_grid
 from facegan_video_training.image_losses import (
     ADVERSARIAL,
@@ -37,9 +37,8 @@ from facegan_video_training.image_losses import (
 from facegan_video_training.pairs import ImagePairs, PairBatch
 from facegan_video_training.vgg import VGG19Features, load_vgg19
 
-#: Validation pairs scored each time (fixed), and the seed of their partners.
+#: Validation pairs scored each time (fixed).
 VAL_SAMPLES = 192
-VAL_SEED = 20210105
 #: Rows of the sample grid (validation pairs spread over the validation persons).
 GRID_ROWS = 4
 #: Adam's betas for generators and discriminators (pix2pixHD's).
@@ -129,10 +128,8 @@ class ImageTask:
 
     def __init__(self, dataset: FaceDataset, config: ImageTaskConfig = ImageTaskConfig()) -> None:
         self.cfg = config
+        dataset.check_training()
         self.train = ImagePairs(dataset, "train", self.uses_warp)
-        if not len(self.train):
-            raise DatasetError(f"{', '.join(map(str, dataset.roots))} has no training tracks "
-                               f"({len(dataset.persons('val'))} validation persons only); prepare more videos")
         self.val = ImagePairs(dataset, "val", warp=True)  # the warp is every task's baseline
         rng = np.random.default_rng(VAL_SEED)
         n_val = min(len(self.val), VAL_SAMPLES)

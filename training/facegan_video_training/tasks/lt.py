@@ -39,15 +39,13 @@ from facegan_video.nets.landmark import (
 )
 from facegan_video.types import AU_MAX, AUS, POSE
 from facegan_video_training.augment import jitter_identity, mirror
-from facegan_video_training.dataset import DatasetError, FaceDataset, sample_partners
+from facegan_video_training.dataset import VAL_SEED, FaceDataset, sample_partners
 from facegan_video_training.losses import LTWeights, edit_losses, lt_losses
 from facegan_video_training.settings import EditSettings
 from facegan_video_training.teacher import AUTeacher
 
 #: Crop side in pixels that the pixel-error metrics are quoted at.
 METRIC_SIZE = 256
-#: Seed of the validation partners and edits (fixed, so scores compare across runs).
-VAL_SEED = 20210105
 
 
 @dataclass(frozen=True)
@@ -98,10 +96,8 @@ class LTTask:
     def __init__(self, dataset: FaceDataset, config: LTTaskConfig = LTTaskConfig()) -> None:
         self.cfg = config
         self.size = dataset.size
+        dataset.check_training()
         self.train_lm, self.train_motion, self.train_owner = dataset.landmarks_and_motion("train")
-        if not len(self.train_lm):
-            raise DatasetError(f"{', '.join(map(str, dataset.roots))} has no training tracks "
-                               f"({len(dataset.persons('val'))} validation persons only); prepare more videos")
         self.val_lm, self.val_motion, val_owner = dataset.landmarks_and_motion("val")
         rng = np.random.default_rng(VAL_SEED)
         self.val_partner = sample_partners(val_owner, rng, np.arange(len(self.val_lm)))
