@@ -25,9 +25,7 @@ Three things are timed:
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,18 +36,6 @@ from benchmarks import bench_reenact, common
 TARGET_FPS = 5.0
 #: Targets per call of the backend benchmark.
 BACKEND_BATCH = 8
-
-
-def _median_seconds(call: Callable[[], Any], seconds: float, repeats: int) -> tuple[float, list[float]]:
-    call()  # warm-up (first-call allocations, oneDNN primitive creation)
-    runs = []
-    for _ in range(repeats):
-        n, t0 = 0, time.perf_counter()
-        while n == 0 or time.perf_counter() - t0 < seconds:
-            call()
-            n += 1
-        runs.append((time.perf_counter() - t0) / n)
-    return statistics.median(runs), runs
 
 
 def bench_networks(sizes: list[int], batches: list[int], seconds: float, repeats: int,
@@ -70,7 +56,7 @@ def bench_networks(sizes: list[int], batches: list[int], seconds: float, repeats
             lms = torch.rand(batch, 68, 2, generator=gen) * 0.5 + 0.25
             for name, net, inputs in (("G_r", g, (image, lms, image)), ("G_b", b, (image, prob, image, prob))):
                 with torch.inference_mode():
-                    median, runs = _median_seconds(lambda n=net, x=inputs: n(*x), seconds, repeats)
+                    median, runs = common.median_call(lambda n=net, x=inputs: n(*x), seconds, repeats)
                 rows.append({"network": name, "size": size, "batch": batch, "ms_per_call": 1e3 * median,
                              "ms_per_frame": 1e3 * median / batch, "frames_per_s": batch / median,
                              "runs_ms_per_frame": [1e3 * r / batch for r in runs]})
@@ -93,7 +79,7 @@ def bench_backends(repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
         frames, seg = reenactor.reenact(face.image, face.landmarks, targets)
         mixer.mix(face.image, frames, targets, source_landmarks=face.landmarks, segmentation=seg)
 
-    median, runs = _median_seconds(both, 0.0, repeats)
+    median, runs = common.median_call(both, 0.0, repeats)
     log(f"  facegan backends, astronaut 512², batch {BACKEND_BATCH}: {1e3 * median / BACKEND_BATCH:.0f} ms/frame")
     return {"batch": BACKEND_BATCH, "ms_per_frame": 1e3 * median / BACKEND_BATCH,
             "runs_ms_per_frame": [1e3 * r / BACKEND_BATCH for r in runs]}

@@ -21,28 +21,19 @@ reported. Speed does not depend on the weights' values.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 from benchmarks import common
 
+#: Untimed calls before the timed runs (the network's first calls allocate).
+WARMUP_CALLS = 50
+
 
 def _time(call: Callable[[], Any], batch: int, seconds: float, repeats: int) -> dict[str, Any]:
-    def calls(n: int) -> float:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            call()
-        return time.perf_counter() - t0
-
-    calls(50)
-    per_call = calls(200) / 200
-    n = max(int(seconds / repeats / per_call), 10)
-    runs = [calls(n) / n for _ in range(repeats)]
-    median = statistics.median(runs)
+    median, runs = common.median_call(call, seconds / repeats, repeats, warmup=WARMUP_CALLS)
     return {"batch": batch, "us_per_call": 1e6 * median, "us_per_frame": 1e6 * median / batch,
-            "frames_per_s": batch / median, "calls_per_run": n, "runs_us_per_frame": [1e6 * r / batch for r in runs]}
+            "frames_per_s": batch / median, "runs_us_per_frame": [1e6 * r / batch for r in runs]}
 
 
 def bench_network(lt: Any, batch: int, seconds: float, repeats: int) -> dict[str, Any]:
@@ -103,7 +94,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error("--batch and --threads must be >= 1 and --seconds > 0")
     import torch
 
-    threads = args.threads or sorted({1, torch.get_num_threads()})
+    default = torch.get_num_threads()
+    threads = args.threads or sorted({1, default})
 
     from facegan_video.nets.landmark import LandmarkTransformerNet, LTConfig
     from facegan_video.reenact.mlp import MLPTransformer
@@ -116,11 +108,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {
         **common.run_header("lt"),
         "settings": {"config": config.to_dict(), "parameters": sum(p.numel() for p in lt.parameters()),
-                     "default_threads": torch.get_num_threads(), "device": "cpu", "seconds": args.seconds,
+                     "default_threads": default, "device": "cpu", "seconds": args.seconds,
                      "repeats": args.repeats},
         "rows": [],
     }
-    default = torch.get_num_threads()
     backend = MLPTransformer(device="cpu")
     benches = {"network": lambda b: bench_network(lt, b, args.seconds, args.repeats),
                "mlp backend": lambda b: bench_backend(backend, source, b, args.seconds, args.repeats)}

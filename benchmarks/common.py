@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -97,6 +98,21 @@ def observe(call: Callable[[list[Observer]], Any]) -> Run:
     wall, cpu_end = time.perf_counter() - t0, time.process_time()
     loop_start = cpu0 if times.cpu_at_start is None else times.cpu_at_start
     return Run(result, times, wall, cpu_end - cpu0, cpu_end - loop_start)
+
+
+def median_call(call: Callable[[], Any], seconds: float, repeats: int, warmup: int = 1) -> tuple[float, list[float]]:
+    """Seconds per ``call()``: ``warmup`` untimed calls (first-call allocations, oneDNN primitives),
+    then ``repeats`` runs of as many calls as fill ``seconds`` (at least one); the median run and all."""
+    for _ in range(warmup):
+        call()
+    runs = []
+    for _ in range(repeats):
+        n, t0 = 0, time.perf_counter()
+        while n == 0 or time.perf_counter() - t0 < seconds:
+            call()
+            n += 1
+        runs.append((time.perf_counter() - t0) / n)
+    return statistics.median(runs), runs
 
 
 def best_of(run_once: Callable[[], Run], repeats: int, label: str, log: Callable[[str], None],
