@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from facegan_video.video import (
     open_video,
     read_image,
 )
+from facegan_video.video.ahead import ReadAhead
 
 AUDIO_CLIP = "lia_vox_driving2.mp4"  # 25 fps, mono AAC 16 kHz
 
@@ -322,3 +324,48 @@ def test_unwritable_directory_raises_output_error(tmp_path: Path) -> None:
         assert str(target) in str(err.value)
     finally:
         locked.chmod(0o755)
+
+
+def test_frames_decoded_ahead_equal_a_plain_decode_in_order(carphone_path: Path) -> None:
+    with av.open(str(carphone_path)) as container:
+        plain = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    with open_video(carphone_path) as source:
+        got = [f for f in source]
+    assert [f.index for f in got] == list(range(len(plain)))
+    for frame, want in zip(got, plain):
+        np.testing.assert_array_equal(frame.image, want)
+
+
+def test_read_ahead_hands_over_the_failure_where_it_happened() -> None:
+    def items():
+        yield from range(5)
+        raise MediaError("damaged after five frames")
+
+    ahead = ReadAhead(items(), depth=2)
+    assert [next(ahead) for _ in range(5)] == list(range(5))
+    with pytest.raises(MediaError, match="after five"):
+        next(ahead)
+    with pytest.raises(StopIteration):
+        next(ahead)
+    ahead.close()
+
+
+def test_closing_a_read_ahead_stops_its_thread_at_the_depth_bound() -> None:
+    made = []
+
+    def endless():
+        while True:
+            made.append(len(made))
+            yield made[-1]
+
+    ahead = ReadAhead(endless(), depth=3)
+    assert next(ahead) == 0
+    deadline = time.monotonic() + 5
+    while len(made) < 5 and time.monotonic() < deadline:  # 1 taken + 3 queued + 1 waiting to be queued
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert len(made) == 5
+    ahead.close()
+    assert not ahead._thread.is_alive()
+    with pytest.raises(StopIteration):
+        next(ahead)

@@ -14,12 +14,15 @@ import cv2
 import numpy as np
 
 from facegan_video.errors import MediaError
+from facegan_video.video.ahead import ReadAhead
 from facegan_video.video.formats import IMAGE_EXTENSIONS
 
 #: Nominal rate reported for stills, so code that converts frames to seconds needs no special case.
 IMAGE_FPS = 25.0
 #: Decoding forward is cheaper than seeking when the next wanted frame is this close.
 _SEEK_GAP = 32
+#: Decoded frames a video holds ahead of its reader (``ahead.ReadAhead``): at most 16, at most this many bytes.
+_AHEAD_FRAMES, _AHEAD_BYTES = 16, 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,11 @@ def _decode(info: VideoInfo, stream: av.VideoStream, first: av.VideoFrame, rest:
 
 
 class FrameSource:
-    """Iterable of Frames; one pass, like a file: iterating again continues where the last loop stopped."""
+    """Iterable of Frames; one pass, like a file: iterating again continues where the last loop stopped.
+
+    A video's frames are decoded ahead in a background thread from the first iteration on
+    (``ahead.ReadAhead``, a few frames deep); ``close()`` stops it.
+    """
 
     def __init__(
         self,
@@ -175,9 +182,19 @@ class FrameSource:
         losses: _Losses | None = None,
     ) -> None:
         self.info = info
-        self._frames = frames
+        self._source = frames
+        self._ahead: ReadAhead[Frame] | None = None
         self._container = container
         self._losses = losses
+
+    @property
+    def _frames(self) -> Iterator[Frame]:
+        if self._container is None:  # a still: nothing to decode ahead
+            return self._source
+        if self._ahead is None:
+            depth = max(2, min(_AHEAD_FRAMES, _AHEAD_BYTES // max(3 * self.info.width * self.info.height, 1)))
+            self._ahead = ReadAhead(self._source, depth)
+        return self._ahead
 
     @property
     def warning(self) -> str | None:
@@ -196,7 +213,9 @@ class FrameSource:
             yield batch
 
     def close(self) -> None:
-        self._frames.close()
+        if self._ahead is not None:
+            self._ahead.close()  # before the file its thread reads is closed
+        self._source.close()
         if self._container is not None:
             self._container.close()
             self._container = None
