@@ -21,7 +21,14 @@ from facegan_video.checkpoint import (  # noqa: E402
     save_checkpoint,
 )
 from facegan_video.ibug import EDGES, MIRROR  # noqa: E402
-from facegan_video.nets.crop import EYE_CENTRE, FACE_SCALE, apply_transform, crop_transform, invert_transform  # noqa: E402
+from facegan_video.nets.crop import (  # noqa: E402
+    EYE_CENTRE,
+    FACE_SCALE,
+    apply_transform,
+    crop_image,
+    crop_transform,
+    invert_transform,
+)
 from facegan_video.nets.landmark import (  # noqa: E402
     KIND,
     PREFIX,
@@ -214,6 +221,27 @@ def test_crop_puts_the_eyes_in_place() -> None:
     # a turned face (eyes close together) keeps its size: the eye-mouth distance sets the scale
     turned = apply_transform(_face(20, 70), crop_transform(_face(20, 70)))
     assert turned[42, 0] - turned[36, 0] < FACE_SCALE / 2
+
+
+@pytest.mark.parametrize("transform", [(0.126, -60.0, -40.0), (0.253, -200.3, -150.7), (0.61, -500.2, -300.1),
+                                       (1.5, -900.0, -800.0)])
+def test_a_crop_samples_the_frame_where_its_transform_says_and_reads_only_its_part(transform) -> None:
+    """On a 2048x2048 colour ramp each crop pixel holds the ramp's value at its frame position (within
+    a level), and pixels farther from the crop than two of its shrunk pixels do not change it."""
+    yy, xx = np.mgrid[0:2048, 0:2048].astype(np.float64)
+    ramp = np.stack([xx / 2048 * 250, yy / 2048 * 250, (xx + yy) / 4096 * 250], -1).astype(np.uint8)
+    s, tx, ty = transform
+    crop = crop_image(ramp, np.array(transform), 256).astype(np.float64)
+    q = np.arange(256) + 0.0
+    px, py = (q - tx) / s, (q - ty) / s
+    inside_x, inside_y = (px > 8) & (px < 2040), (py > 8) & (py < 2040)
+    assert np.abs(crop[0, inside_x, 0] - px[inside_x] / 2048 * 250).mean() < 1
+    assert np.abs(crop[inside_y, 0, 1] - py[inside_y] / 2048 * 250).mean() < 1
+    blanked = np.zeros_like(ramp)
+    x0, y0 = (int(np.floor(-t / s - 2 / s - 2)) for t in (tx, ty))
+    x1, y1 = (int(np.ceil((256 - t) / s + 2 / s + 2)) for t in (tx, ty))
+    blanked[max(y0, 0):y1, max(x0, 0):x1] = ramp[max(y0, 0):y1, max(x0, 0):x1]
+    np.testing.assert_array_equal(crop_image(blanked, np.array(transform), 256), crop.astype(np.uint8))
 
 
 # ----------------------------------------------------------------------------------------- checkpoints

@@ -60,14 +60,23 @@ def invert_transform(transform: np.ndarray) -> np.ndarray:
 
 def crop_image(image: np.ndarray, transform: np.ndarray, size: int) -> np.ndarray:
     """The (size, size, 3) crop ``crop = s * p + t`` of a frame; shrinking goes through an area filter
-    first so it does not alias; outside the frame the border pixels are repeated."""
+    first so it does not alias; outside the frame the border pixels are repeated.
+
+    Only the part of the frame the crop covers (and two shrunk pixels around it) is shrunk: a 256-pixel
+    crop of a 2048x2048 portrait costs its face's pixels, not the whole frame's.
+    """
     s, tx, ty = (float(v) for v in transform)
-    if s < 1:
-        h, w = image.shape[:2]
-        nw, nh = max(1, round(w * s)), max(1, round(h * s))
-        image = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
-        sx, sy = nw / w, nh / h  # pixel centres: p = (q + 0.5) / sx - 0.5
-        m = np.array([[s / sx, 0, tx + s * (0.5 / sx - 0.5)], [0, s / sy, ty + s * (0.5 / sy - 0.5)]])
-    else:
+    if s >= 1:
         m = np.array([[s, 0, tx], [0, s, ty]])
-    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    h, w = image.shape[:2]
+    pad = 2 / s
+    x0 = int(np.clip(np.floor(-tx / s - pad), 0, w - 1))
+    y0 = int(np.clip(np.floor(-ty / s - pad), 0, h - 1))
+    x1 = int(np.clip(np.ceil((size - tx) / s + pad), x0 + 1, w))
+    y1 = int(np.clip(np.ceil((size - ty) / s + pad), y0 + 1, h))
+    nw, nh = max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))
+    small = cv2.resize(image[y0:y1, x0:x1], (nw, nh), interpolation=cv2.INTER_AREA)
+    sx, sy = nw / (x1 - x0), nh / (y1 - y0)  # pixel centres: p = x0 + (q + 0.5) / sx - 0.5
+    m = np.array([[s / sx, 0, tx + s * (x0 + 0.5 / sx - 0.5)], [0, s / sy, ty + s * (y0 + 0.5 / sy - 0.5)]])
+    return cv2.warpAffine(small, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
