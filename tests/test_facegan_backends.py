@@ -19,6 +19,7 @@ pytest.importorskip("torch")
 from facegan_video.assets import MIXER_WEIGHTS, REENACTOR_WEIGHTS  # noqa: E402
 from facegan_video.config import AnalysisConfig  # noqa: E402
 from facegan_video.errors import ConfigError  # noqa: E402
+from facegan_video.reenact.crops import Crops  # noqa: E402
 from facegan_video.reenactment import Renderer  # noqa: E402
 from facegan_video.testing import real_face  # noqa: E402
 from facegan_video.types import Segmentation  # noqa: E402
@@ -67,6 +68,21 @@ def test_segmentation_crosses_the_reenact_mix_boundary() -> None:
     assert 1.2 * hull.sum() < found.sum() < 4 * hull.sum()
     out = renderer.render(face.image, face.source, face.frame_motion[:2])
     assert out.shape == (2,) + face.image.shape and out.dtype == np.uint8
+
+
+def test_crops_read_only_their_region_of_a_large_frame() -> None:
+    """G_r's warp input is rendered only where the crops read (``Crops.region``): frames blanked
+    outside that rectangle give the same crops, at the network's 256 pixels from a 2048x2048 frame."""
+    face = real_face()
+    big = cv2.resize(face.image, (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    targets = face.targets[:3] * 4
+    crops = Crops(targets, 256, big.shape)
+    x0, y0, x1, y1 = crops.region()
+    assert (x1 - x0) * (y1 - y0) < 0.6 * 2048 * 2048
+    blanked = np.zeros_like(big)
+    blanked[y0:y1, x0:x1] = big[y0:y1, x0:x1]
+    for k in range(len(crops)):
+        np.testing.assert_array_equal(crops.crop(blanked, k), crops.crop(big, k))
 
 
 def test_a_mixer_needing_segmentation_refuses_a_reenactor_without(astronaut_png: Path, carphone_path: Path,

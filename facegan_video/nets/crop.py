@@ -58,23 +58,31 @@ def invert_transform(transform: np.ndarray) -> np.ndarray:
     return np.concatenate([1 / t[..., :1], -t[..., 1:] / t[..., :1]], -1)
 
 
+def crop_region(transform: np.ndarray, size: int, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The rectangle of a frame of ``shape`` that ``crop_image`` reads for this crop (x0, y0, x1, y1, end
+    exclusive): what the crop covers and, when it shrinks, two shrunk pixels around it."""
+    s, tx, ty = (float(v) for v in transform)
+    h, w = shape[:2]
+    pad = 2 / s if s < 1 else 1.0
+    x0 = int(np.clip(np.floor(-tx / s - pad), 0, w - 1))
+    y0 = int(np.clip(np.floor(-ty / s - pad), 0, h - 1))
+    x1 = int(np.clip(np.ceil((size - tx) / s + pad), x0 + 1, w))
+    y1 = int(np.clip(np.ceil((size - ty) / s + pad), y0 + 1, h))
+    return x0, y0, x1, y1
+
+
 def crop_image(image: np.ndarray, transform: np.ndarray, size: int) -> np.ndarray:
     """The (size, size, 3) crop ``crop = s * p + t`` of a frame; shrinking goes through an area filter
     first so it does not alias; outside the frame the border pixels are repeated.
 
-    Only the part of the frame the crop covers (and two shrunk pixels around it) is shrunk: a 256-pixel
-    crop of a 2048x2048 portrait costs its face's pixels, not the whole frame's.
+    Only ``crop_region`` is shrunk: a 256-pixel crop of a 2048x2048 portrait costs its face's pixels,
+    not the whole frame's.
     """
     s, tx, ty = (float(v) for v in transform)
     if s >= 1:
         m = np.array([[s, 0, tx], [0, s, ty]])
         return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    h, w = image.shape[:2]
-    pad = 2 / s
-    x0 = int(np.clip(np.floor(-tx / s - pad), 0, w - 1))
-    y0 = int(np.clip(np.floor(-ty / s - pad), 0, h - 1))
-    x1 = int(np.clip(np.ceil((size - tx) / s + pad), x0 + 1, w))
-    y1 = int(np.clip(np.ceil((size - ty) / s + pad), y0 + 1, h))
+    x0, y0, x1, y1 = crop_region(transform, size, image.shape)
     nw, nh = max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))
     small = cv2.resize(image[y0:y1, x0:x1], (nw, nh), interpolation=cv2.INTER_AREA)
     sx, sy = nw / (x1 - x0), nh / (y1 - y0)  # pixel centres: p = x0 + (q + 0.5) / sx - 0.5

@@ -11,7 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facegan_video.nets.crop import apply_transform, crop_image, crop_transform
+from facegan_video.nets.crop import apply_transform, crop_image, crop_region, crop_transform
+from facegan_video.types import Rect
 
 #: Share of the crop side over which pasted results fade out towards the crop's edges.
 FEATHER = 0.08
@@ -41,6 +42,13 @@ class Crops:
     def crop(self, image: np.ndarray, k: int) -> np.ndarray:
         """Crop ``k`` of a frame (H, W) or (H, W, C)."""
         return crop_image(image, self.unit[k] * self.size, self.size)
+
+    def region(self) -> Rect:
+        """The rectangle of the frame that the crops read (``crop_region`` of each, joined)."""
+        boxes = np.array([crop_region(u * self.size, self.size, self.shape) for u in self.unit]).reshape(-1, 4)
+        if not len(boxes):
+            return (0, 0, 0, 0)
+        return (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
 
     def _box(self, k: int) -> tuple[int, int, int, int] | None:
         s, tx, ty = self.unit[k] * self.size

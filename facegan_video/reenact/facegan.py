@@ -97,7 +97,8 @@ class FaceganReenactor(_Network):
 
     def _render(self, source: np.ndarray, lms: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         crops = Crops(targets, self.resolution, source.shape)
-        warped = self._warp.reenact(source, lms, targets) if self._warp is not None else None
+        # the warp G_r is conditioned on, rendered only where the crops read it
+        warped = self._warp.reenact(source, lms, targets, region=crops.region()) if self._warp is not None else None
         src = np.stack([crops.crop(source, k) for k in range(len(crops))])
         wrp = np.stack([crops.crop(warped[k], k) for k in range(len(crops))]) if warped is not None else src
         rgb, classes = self.runner(src, crops.landmarks(targets), wrp)
@@ -154,13 +155,13 @@ class FaceganMixer(_Network):
         base = source if background is None else background
         if base.shape != source.shape:
             raise ValueError(f"background must be of the source's size {source.shape}, got {base.shape}")
-        hole = _foreground(segmentation.source)
         crops = Crops(targets, self.resolution, source.shape)
         n = len(crops)
         face = np.stack([crops.crop(reenacted[k], k) for k in range(n)])
-        fg = np.stack([crops.crop(_foreground(segmentation.frames[k]), k) for k in range(n)])
+        # class probabilities cropped, then summed: the crops' pixels, not the whole frames'
+        fg = np.stack([_foreground(crops.crop(segmentation.frames[k], k)) for k in range(n)])
         back = np.stack([crops.crop(base, k) for k in range(n)])
-        holes = np.stack([crops.crop(hole, k) for k in range(n)])
+        holes = np.stack([_foreground(crops.crop(segmentation.source, k)) for k in range(n)])
         colour, mask = self.runner(face, fg, back, holes)
         out = np.repeat(base[None], n, 0)
         for k in range(n):
@@ -170,7 +171,8 @@ class FaceganMixer(_Network):
             where, values = pasted
             win = values[..., -1:]
             m = values[..., 3:4] * win
-            kept = base[where].astype(np.float32) * (1 - hole[where][..., None] * win)  # I_b at frame resolution
+            hole = _foreground(segmentation.source[where])
+            kept = base[where].astype(np.float32) * (1 - hole[..., None] * win)  # I_b at frame resolution
             out[k][where] = np.clip(m * values[..., :3] + (1 - m) * kept + 0.5, 0, 255).astype(np.uint8)  # eq. 9
         return out
 
