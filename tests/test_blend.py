@@ -183,20 +183,6 @@ def test_grid_shrink_is_the_area_filter(source, rect, size):
                                                                      interpolation=cv2.INTER_AREA))
 
 
-def test_colour_statistics_read_a_sparse_lattice_of_large_faces_as_the_area_filter(source, face):
-    """On a 2048x2048 upscale of the astronaut, the face's grid sampled on a lattice gives the LAB
-    statistics the colour match uses within a hundredth of the area filter's."""
-    box, lm = face
-    big = cv2.resize(source, (2048, 2048), interpolation=cv2.INTER_CUBIC)
-    outline = blend._outline(lm * 4, 0.5)
-    grid = blend._Grid.around([outline], 0, blend._grid_scale(0.08 * blend._face_size(outline)), big.shape[:2])
-    inside = grid.fill([outline]) > 127
-    lattice, area = grid.sample(big), grid.shrink(big)
-    assert lattice.shape == area.shape and np.abs(lattice.astype(int) - area).mean() < 2
-    for got, want in zip(blend._lab_stats(lattice, inside), blend._lab_stats(area, inside)):
-        np.testing.assert_allclose(got, want, rtol=0.01, atol=0.2)
-
-
 def test_frames_without_target_landmarks_take_the_source_face_region(source, face, moved):
     box, lm = face
     frame, _, _ = moved
