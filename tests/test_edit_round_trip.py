@@ -32,7 +32,7 @@ def test_pass_rule_by_hand() -> None:
     np.fill_diagonal(moved, MOVE)
     moved[0, 0] = MOVE * (1 - TOLERANCE) - 0.01  # AU01 moves too little
     moved[1, 5] = DRIFT + 0.01  # AU02 moves AU07 too
-    trip = RoundTrip("p.png", "mlp", moved)
+    trip = RoundTrip("p.png", "mlp", moved, np.zeros(17))
     assert trip.passed.tolist() == [False, False] + [True] * 15
     assert trip.as_asked.tolist() == [False] + [True] * 16
     assert trip.drift[1] == pytest.approx(DRIFT + 0.01)
@@ -62,3 +62,11 @@ def test_round_trip_keeps_what_was_measured(trips: list[RoundTrip]) -> None:
     assert all(p >= m for p, m in zip(passes, MEASURED)), passes
     for t in trips:
         assert (t.own > 0).sum() >= 15, (t.portrait, t.own.round(2).tolist())
+
+
+@pytest.mark.slow
+def test_an_unedited_render_reads_as_the_portrait(trips: list[RoundTrip]) -> None:
+    """Rendering the portrait's own motion and re-reading it moves no AU by more than the drift allowed: the
+    round trip's misses are the edits', not the renderer's or the analysis's noise."""
+    for t in trips:
+        assert np.abs(t.floor).max() <= DRIFT, (t.portrait, t.floor.round(2).tolist())

@@ -41,6 +41,7 @@ class RoundTrip:
     portrait: str
     transform: str
     moved: np.ndarray  # (17, 17)
+    floor: np.ndarray  # (17,) each AU's change when nothing was asked (``AU01=+0``): rendering and re-reading alone
 
     @property
     def own(self) -> np.ndarray:
@@ -87,21 +88,23 @@ def round_trip(portrait: Path, transform: str, work: Path, workers: int = 2) -> 
     at a time."""
     work.mkdir(parents=True, exist_ok=True)
 
-    def one(k: int) -> np.ndarray:
-        out = work / f"{portrait.stem}_{transform}_{AU_NAMES[k]}.png"
-        _run("edit", portrait, "--au", f"{AU_NAMES[k]}=+{MOVE:g}", "--transform", transform, "-o", out, "-q")
+    def one(name: str, move: float) -> np.ndarray:
+        out = work / f"{portrait.stem}_{transform}_{name}_{move:g}.png"
+        _run("edit", portrait, "--au", f"{name}=+{move:g}", "--transform", transform, "-o", out, "-q")
         return _aus(out, work)
 
     with ThreadPoolExecutor(workers) as pool:
         source = pool.submit(_aus, portrait, work)
-        edited = list(pool.map(one, range(len(AU_NAMES))))
+        unedited = pool.submit(one, AU_NAMES[0], 0.0)
+        edited = list(pool.map(one, AU_NAMES, [MOVE] * len(AU_NAMES)))
     base = source.result()
-    return RoundTrip(portrait.name, transform, np.stack(edited) - base)
+    return RoundTrip(portrait.name, transform, np.stack(edited) - base, unedited.result() - base)
 
 
 def markdown(results: list[RoundTrip]) -> str:
     """One row per AU: its own change and the largest drift of the others, per portrait and transform
-    (a passing edit in bold), then per column the edits that moved their AU as asked and those that passed."""
+    (a passing edit in bold), then per column the edits that moved their AU as asked, those that passed, and
+    the largest change of any AU when nothing was asked."""
     head = [f"{r.portrait} {r.transform}" for r in results]
     lines = ["| AU | " + " | ".join(head) + " |", "|---|" + "---:|" * len(results)]
     for k, name in enumerate(AU_NAMES):
@@ -112,6 +115,7 @@ def markdown(results: list[RoundTrip]) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append(f"| moved ±{TOLERANCE:.0%} | " + " | ".join(f"{int(r.as_asked.sum())}/17" for r in results) + " |")
     lines.append("| passed | " + " | ".join(f"{int(r.passed.sum())}/17" for r in results) + " |")
+    lines.append("| +0 (no edit) | " + " | ".join(f"{np.abs(r.floor).max():.2f}" for r in results) + " |")
     return "\n".join(lines) + "\n"
 
 
