@@ -15,8 +15,9 @@ Three things are timed:
   softmax), at each ``--sizes`` and ``--batch``. After a warm-up call, ``--repeats`` runs of at least
   ``--seconds`` each; the median run is reported. Speed does not depend on the weights' values.
 * ``facegan backends``: ``FaceganReenactor.reenact`` then ``FaceganMixer.mix`` on the 512x512
-  astronaut for a batch of 8 targets (warp, crops, both networks through ``TorchRunner``, pasting),
-  with the shipped weights, median of ``--repeats``.
+  astronaut and on it resized to 2048x2048 (where pasting at full resolution counts), for a batch of
+  8 targets (warp, crops, both networks through ``TorchRunner``, pasting), with the shipped weights,
+  median of ``--repeats``.
 * ``reenact() end to end``: ``benchmarks.bench_reenact``'s observed ``reenact()`` call with
   ``--reenactor facegan --mixer facegan`` (one warm-up, best of ``--repeats``) for the astronaut
   256x256 driven by MEAD W009 (115 frames) and 512x512 driven by lp_d3 (300 frames, ``--frames``
@@ -36,6 +37,8 @@ from benchmarks import bench_reenact, common
 TARGET_FPS = 5.0
 #: Targets per call of the backend benchmark.
 BACKEND_BATCH = 8
+#: Frame sides of the backend benchmark: the astronaut as it comes, and resized to a large portrait's size.
+BACKEND_SIDES = (512, 2048)
 
 
 def bench_networks(sizes: list[int], batches: list[int], seconds: float, repeats: int,
@@ -64,25 +67,33 @@ def bench_networks(sizes: list[int], batches: list[int], seconds: float, repeats
     return rows
 
 
-def bench_backends(repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
+def bench_backends(repeats: int, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    import cv2
     import numpy as np
 
     from facegan_video.reenact.facegan import FaceganMixer, FaceganReenactor
     from facegan_video.testing import real_face
 
     face = real_face()
-    targets = np.resize(face.targets, (BACKEND_BATCH, 68, 2)).astype(np.float32)
     reenactor, mixer = FaceganReenactor(device="cpu"), FaceganMixer(device="cpu")
-    reenactor.reenact(face.image, face.landmarks, targets)  # the source's own segmentation is cached from here on
+    rows = []
+    for side in BACKEND_SIDES:
+        scale = side / face.image.shape[1]
+        image = cv2.resize(face.image, (side, side), interpolation=cv2.INTER_CUBIC) if scale != 1 else face.image
+        lms = (face.landmarks * scale).astype(np.float32)
+        targets = np.resize(face.targets * scale, (BACKEND_BATCH, 68, 2)).astype(np.float32)
+        reenactor.reenact(image, lms, targets)  # the source's own segmentation is cached from here on
 
-    def both() -> None:
-        frames, seg = reenactor.reenact(face.image, face.landmarks, targets)
-        mixer.mix(face.image, frames, targets, source_landmarks=face.landmarks, segmentation=seg)
+        def both(image=image, lms=lms, targets=targets) -> None:
+            frames, seg = reenactor.reenact(image, lms, targets)
+            mixer.mix(image, frames, targets, source_landmarks=lms, segmentation=seg)
 
-    median, runs = common.median_call(both, 0.0, repeats)
-    log(f"  facegan backends, astronaut 512², batch {BACKEND_BATCH}: {1e3 * median / BACKEND_BATCH:.0f} ms/frame")
-    return {"batch": BACKEND_BATCH, "ms_per_frame": 1e3 * median / BACKEND_BATCH,
-            "runs_ms_per_frame": [1e3 * r / BACKEND_BATCH for r in runs]}
+        median, runs = common.median_call(both, 0.0, repeats)
+        per_frame = 1e3 * median / BACKEND_BATCH
+        log(f"  facegan backends, astronaut {side}², batch {BACKEND_BATCH}: {per_frame:.0f} ms/frame")
+        rows.append({"side": side, "batch": BACKEND_BATCH, "ms_per_frame": per_frame,
+                     "runs_ms_per_frame": [1e3 * r / BACKEND_BATCH for r in runs]})
+    return rows
 
 
 def bench_end_to_end(frames: int | None, repeats: int, log: Callable[[str], None]) -> list[dict[str, Any]]:
@@ -130,9 +141,9 @@ def print_report(results: dict[str, Any]) -> None:
     out = common.console(140)
     out.print(common.rich_table(f"G_r and G_b alone, CPU, {results['settings']['threads']} torch threads",
                                 NET_COLUMNS, [_net_cells(r) for r in results["networks"]], left=["network"]))
-    if results.get("backends"):
-        out.print(f"facegan reenact + mix backends, astronaut 512², batch {BACKEND_BATCH}: "
-                  f"{results['backends']['ms_per_frame']:.0f} ms/frame")
+    for r in results.get("backends", []):
+        out.print(f"facegan reenact + mix backends, astronaut {r['side']}², batch {r['batch']}: "
+                  f"{r['ms_per_frame']:.0f} ms/frame")
     if results.get("end_to_end"):
         out.print(common.rich_table(f"reenact() end to end (target {TARGET_FPS:g} frames/s with facegan)",
                                     E2E_COLUMNS, [_e2e_cells(r) for r in results["end_to_end"]],
@@ -145,9 +156,9 @@ def markdown(results: dict[str, Any]) -> str:
              "torch threads, median of the runs:", "", common.md_row(NET_COLUMNS), "|---|---:|---:|---:|---:|---:|"]
     lines += [common.md_row(_net_cells(r)) for r in results["networks"]]
     if results.get("backends"):
-        lines += ["", f"`facegan` reenactor + mixer backends on the 512x512 astronaut, {BACKEND_BATCH} targets per "
-                  f"call (warp, crops, both networks, pasting): **{results['backends']['ms_per_frame']:.0f} ms per "
-                  "frame**."]
+        sizes = " and ".join(f"**{r['ms_per_frame']:.0f} ms** at {r['side']}x{r['side']}" for r in results["backends"])
+        lines += ["", f"`facegan` reenactor + mixer backends on the astronaut, {BACKEND_BATCH} targets per call (warp, "
+                  f"crops, both networks, pasting), per frame: {sizes}."]
     if results.get("end_to_end"):
         lines += ["", f"`reenact()` end to end, CPU (target: {TARGET_FPS:g} frames/s with the facegan backends):",
                   "", common.md_row(E2E_COLUMNS), "|---|---|---|---:|---:|---:|---:|---:|---:|"]

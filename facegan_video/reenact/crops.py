@@ -57,17 +57,20 @@ class Crops:
         x1, y1 = min(int(np.ceil((self.size - tx) / s)) + 1, w), min(int(np.ceil((self.size - ty) / s)) + 1, h)
         return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
-    def uncrop(self, values: np.ndarray, k: int) -> tuple[tuple[slice, slice], np.ndarray] | None:
-        """``values`` (S, S, C) float32 of crop ``k`` resampled into the frame rectangle it covers, with
-        the fading window as its last channel: (rows, cols) slices and (h, w, C + 1); None when the
-        crop lies outside the frame."""
+    def uncrop(self, k: int, *values: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray, list[np.ndarray]] | None:
+        """Each of ``values`` (S, S, C) of crop ``k`` resampled into the frame rectangle it covers, in its own
+        dtype: the rectangle's (rows, cols) slices, the fading window there (h, w) float32, and the resampled
+        (h, w, C) arrays; None when the crop lies outside the frame."""
         box = self._box(k)
         if box is None:
             return None
         x0, y0, x1, y1 = box
         s, tx, ty = self.unit[k] * self.size
         m = np.array([[s, 0, s * x0 + tx], [0, s, s * y0 + ty]])  # frame rectangle pixel -> crop pixel
-        stacked = np.concatenate([values, self.window[..., None]], -1).astype(np.float32)
-        out = cv2.warpAffine(stacked, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                             borderMode=cv2.BORDER_CONSTANT)
-        return (slice(y0, y1), slice(x0, x1)), out.reshape(y1 - y0, x1 - x0, -1)
+
+        def resample(a: np.ndarray) -> np.ndarray:
+            out = cv2.warpAffine(a, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                 borderMode=cv2.BORDER_CONSTANT)
+            return out.reshape(y1 - y0, x1 - x0, *a.shape[2:])
+
+        return (slice(y0, y1), slice(x0, x1)), resample(self.window), [resample(a) for a in values]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from facegan_video.assets import MIXER_WEIGHTS, REENACTOR_WEIGHTS
@@ -105,18 +106,16 @@ class FaceganReenactor(_Network):
         frames = np.repeat(source[None], len(crops), 0)
         probs = np.empty(frames.shape, np.uint8)
         probs[:] = (_BACKGROUND * 255).astype(np.uint8)
+        # rounded to uint8 at crop size, so the full-resolution pasting is OpenCV's 8-bit resampling and blending
+        rgb, classes = _to_uint8(rgb), _to_uint8(classes * 255)
         for k in range(len(crops)):
-            pasted = crops.uncrop(np.concatenate([rgb[k], classes[k]], -1), k)
+            pasted = crops.uncrop(k, rgb[k], classes[k])
             if pasted is None:
                 continue
-            where, values = pasted
-            win = values[..., -1:]
-            alpha = (1 - values[..., 3:4]) * win  # face or hair, faded out at the crop's edge
-            frame = frames[k][where].astype(np.float32)
-            frames[k][where] = np.clip(alpha * values[..., :3] + (1 - alpha) * frame + 0.5, 0, 255).astype(np.uint8)
-            p = win * values[..., 3:6] + (1 - win) * _BACKGROUND
-            p /= p.sum(-1, keepdims=True)  # resampling at the crop's edge mixes in zeros
-            probs[k][where] = np.clip(p * 255 + 0.5, 0, 255).astype(np.uint8)
+            where, win, (face, cls) = pasted
+            alpha = (255 - cls[..., 0]) * (win / 255)  # face or hair, faded out at the crop's edge
+            frames[k][where] = cv2.blendLinear(face, np.ascontiguousarray(frames[k][where]), alpha, 1 - alpha)
+            probs[k][where] = cv2.blendLinear(cls, np.ascontiguousarray(probs[k][where]), win, 1 - win)
         return frames, probs
 
     def _source_segmentation(self, source: np.ndarray, lms: np.ndarray) -> np.ndarray:
@@ -163,18 +162,23 @@ class FaceganMixer(_Network):
         back = np.stack([crops.crop(base, k) for k in range(n)])
         holes = np.stack([_foreground(crops.crop(segmentation.source, k)) for k in range(n)])
         colour, mask = self.runner(face, fg, back, holes)
+        colour = _to_uint8(colour)
         out = np.repeat(base[None], n, 0)
         for k in range(n):
-            pasted = crops.uncrop(np.concatenate([colour[k], mask[k][..., None]], -1), k)
+            pasted = crops.uncrop(k, colour[k], np.ascontiguousarray(mask[k], np.float32))
             if pasted is None:
                 continue
-            where, values = pasted
-            win = values[..., -1:]
-            m = values[..., 3:4] * win
-            hole = _foreground(segmentation.source[where])
-            kept = base[where].astype(np.float32) * (1 - hole[..., None] * win)  # I_b at frame resolution
-            out[k][where] = np.clip(m * values[..., :3] + (1 - m) * kept + 0.5, 0, 255).astype(np.uint8)  # eq. 9
+            where, win, (c, m) = pasted
+            m = m * win
+            hole = _foreground(segmentation.source[where]) * win
+            rect = np.ascontiguousarray(base[where])
+            kept = cv2.blendLinear(rect, np.zeros_like(rect), 1 - hole, hole)  # I_b at frame resolution
+            out[k][where] = cv2.blendLinear(c, kept, m, 1 - m)  # eq. 9
         return out
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    return np.clip(values + 0.5, 0, 255).astype(np.uint8)
 
 
 def _foreground(probs: np.ndarray) -> np.ndarray:
